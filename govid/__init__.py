@@ -1,0 +1,1 @@
+"""The `govid` command line and the composition of the services."""

@@ -1,0 +1,1 @@
+"""govid holder_wallet service."""

@@ -1,0 +1,1 @@
+"""govid issuer service."""

@@ -1,0 +1,1 @@
+"""govid registry service."""

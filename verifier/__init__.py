@@ -1,0 +1,1 @@
+"""govid verifier service."""
