@@ -14,6 +14,7 @@ sentence that never echoes the input (it may be personal data) or a secret.
     │   ├── MalformedJOSE              jose.malformed
     │   ├── MalformedSDJWT             sd_jwt.malformed
     │   ├── MalformedDisclosure        sd_jwt.disclosure_malformed
+    │   ├── DisclosablePathInvalid     sd_jwt.path_invalid
     │   ├── MalformedStatusList        status_list.malformed
     │   └── MalformedClaim             jwt.claim_malformed
     ├── VerificationFailed             verification.failed  parsed; a check said no
@@ -22,7 +23,8 @@ sentence that never echoes the input (it may be personal data) or a secret.
     │   ├── jwt.*                      expired, not_yet_valid, iat_in_future, claim_missing
     │   ├── sd_jwt.*                   digest_mismatch, digest_duplicate, disclosure_duplicate,
     │   │                              disclosure_unreferenced, claim_clash,
-    │   │                              claim_name_reserved, sd_alg_unsupported
+    │   │                              claim_name_reserved, sd_alg_unsupported,
+    │   │                              disclosure_misplaced
     │   ├── kb_jwt.*                   missing, unexpected, aud_mismatch, nonce_mismatch,
     │   │                              sd_hash_mismatch, stale
     │   ├── sd_jwt_vc.*                typ_invalid, vct_missing, claim_not_disclosable,
@@ -35,6 +37,7 @@ sentence that never echoes the input (it may be personal data) or a secret.
     ├── Forbidden                      access.forbidden
     ├── Unsupported                    request.unsupported
     │   ├── MethodNotSupported         did.method_not_supported
+    │   ├── RepresentationNotSupported did.representation_not_supported
     │   └── UnsupportedKeyType         key.unsupported
     └── Unavailable                    service.unavailable  a dependency could not be reached
         └── ResolutionUnavailable      did.resolution_unavailable
@@ -143,6 +146,12 @@ class MethodNotSupported(Unsupported):
     code = "did.method_not_supported"
 
 
+class RepresentationNotSupported(Unsupported):
+    """A DID resolution asked for a media type govid does not produce."""
+
+    code = "did.representation_not_supported"
+
+
 class DIDNotFound(NotFound):
     code = "did.not_found"
 
@@ -245,6 +254,18 @@ class ReservedClaimName(VerificationFailed):
 
 class HashAlgorithmUnsupported(VerificationFailed):
     code = "sd_jwt.sd_alg_unsupported"
+
+
+class DisclosureMisplaced(VerificationFailed):
+    """An array-element Disclosure sits in an `_sd` list, or a property one in an array."""
+
+    code = "sd_jwt.disclosure_misplaced"
+
+
+class DisclosablePathInvalid(MalformedInput):
+    """An issuer asked to make selectively disclosable a path that names no claim."""
+
+    code = "sd_jwt.path_invalid"
 
 
 class KeyBindingMissing(VerificationFailed):

@@ -1,0 +1,182 @@
+"""did:web: a DID document served over HTTPS (W3C CCG did:web spec).
+
+`did_web_url` is the pure mapping of spec §3.2 ("Read", steps 1-6):
+`did:web:example.com` -> `https://example.com/.well-known/did.json`,
+`did:web:example.com:user:alice` -> `https://example.com/user/alice/did.json`,
+and a port is written percent-encoded (`example.com%3A3000`).
+
+`DIDWebResolver` fetches through an `httpx.Client` the caller passes in (so
+tests use `httpx.MockTransport` or a loopback server, and deployments set
+proxies and TLS roots in one place). This is the one module of `did/` that
+imports httpx; it performs no I/O of its own choosing. Defences:
+
+- a per-request timeout, a 1 MiB body limit enforced while streaming, and at
+  most a few redirects, each to the same scheme, host and port;
+- the answer must be `200` with a JSON media type; `404`/`410` mean
+  `did.not_found`, network failures and other statuses
+  `did.resolution_unavailable`;
+- the JSON is parsed strictly (no duplicate members, no NaN) and the document
+  `id` must equal the DID (spec §3.2 step 7).
+
+govid policy beyond the spec: the host must be a DNS name (no IP literals,
+no userinfo), and path segments may not be empty, `.` or `..`, or hide `/`.
+did:web keeps no history, so a `versionId` is answered `notFound` and a
+`versionTime` is answered with the current document.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Final
+from urllib.parse import unquote
+
+import httpx
+
+from did.document import DIDDocument
+from did.errors import DIDNotFound, InvalidDID, InvalidDIDDocument, ResolutionUnavailable
+from did.identifiers import DID
+from did.resolver import ResolutionOptions, ResolutionResult
+
+METHOD: Final = "web"
+MAX_DOCUMENT_BYTES: Final = 1024 * 1024
+DEFAULT_TIMEOUT_SECONDS: Final = 10.0
+MAX_REDIRECTS: Final = 3
+JSON_MEDIA_TYPES: Final = frozenset(
+    {"application/did+json", "application/did+ld+json", "application/json", "application/ld+json"}
+)
+
+_LABEL: Final = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_RE: Final = re.compile(rf"(?P<host>{_LABEL}(?:\.{_LABEL})*)(?::(?P<port>[0-9]{{1,5}}))?")
+_BAD_SEGMENT_CHARS: Final = frozenset("/\\?#") | {chr(c) for c in range(0x20)} | {"\x7f"}
+
+
+def did_web_url(did: DID | str) -> str:
+    """The HTTPS URL of the document of a did:web (spec §3.2); raise `InvalidDID`."""
+    parsed = did if isinstance(did, DID) else DID.parse(did)
+    if parsed.method != METHOD:
+        raise InvalidDID("not a did:web")
+    domain, *path = parsed.method_specific_id.split(":")
+    # Step 2-3: the first segment is the domain, with an optional %3A-encoded port.
+    match = _HOST_RE.fullmatch(unquote(domain).lower())
+    if match is None:
+        raise InvalidDID("a did:web must start with a DNS host name and optional port")
+    labels = match["host"].split(".")
+    if labels[-1].isdigit():
+        raise InvalidDID("a did:web host must be a DNS name, not an IP address")
+    port = match["port"]
+    if port is not None and not 0 < int(port) < 65536:
+        raise InvalidDID("a did:web port must be between 1 and 65535")
+    # Step 4-5: the other segments are the path; govid refuses traversal.
+    for segment in path:
+        decoded = unquote(segment)
+        if decoded in ("", ".", "..") or _BAD_SEGMENT_CHARS & set(decoded):
+            raise InvalidDID("a did:web path segment is empty or unsafe")
+    host = match["host"] if port is None else f"{match['host']}:{port}"
+    # Step 6: without a path, the document lives under /.well-known/.
+    location = "/.well-known/did.json" if not path else "/" + "/".join(path) + "/did.json"
+    return f"https://{host}{location}"
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in out:
+            raise InvalidDIDDocument("the document repeats a JSON member")
+        out[name] = value
+    return out
+
+
+def _no_constants(_: str) -> Any:
+    raise InvalidDIDDocument("the document holds a non-finite number")
+
+
+def parse_document_bytes(body: bytes) -> DIDDocument:
+    """Parse a served document strictly; raise `InvalidDIDDocument`."""
+    try:
+        value = json.loads(
+            body.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants
+        )
+    except InvalidDIDDocument:
+        raise
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidDIDDocument("the served document is not UTF-8 JSON") from exc
+    return DIDDocument.from_json(value)
+
+
+class DIDWebResolver:
+    """`MethodResolver` for did:web over an injected `httpx.Client`.
+
+    `insecure_http_for_tests=True` fetches over plain HTTP: for loopback test
+    servers only, never in a deployment (anyone on the path could swap keys).
+    """
+
+    method: Final = METHOD
+
+    def __init__(
+        self,
+        *,
+        client: httpx.Client,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
+        max_redirects: int = MAX_REDIRECTS,
+        insecure_http_for_tests: bool = False,
+    ) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+        self._max_redirects = max_redirects
+        self._insecure = insecure_http_for_tests
+
+    def resolve(self, did: DID, options: ResolutionOptions) -> ResolutionResult:
+        if options.version_id is not None:
+            raise DIDNotFound("did:web keeps no earlier versions")
+        url = did_web_url(did)
+        if self._insecure:
+            url = "http://" + url.removeprefix("https://")
+        document = parse_document_bytes(self._fetch(httpx.URL(url)))
+        if document.id != did:  # spec §3.2 step 7
+            raise InvalidDIDDocument("the served document is for another DID")
+        return ResolutionResult(document)
+
+    def _fetch(self, url: httpx.URL) -> bytes:
+        origin = (url.scheme, url.host, url.port)
+        headers = {"Accept": "application/did+json, application/json;q=0.9"}
+        for _ in range(self._max_redirects + 1):
+            try:
+                with self._client.stream(
+                    "GET", url, headers=headers, timeout=self._timeout, follow_redirects=False
+                ) as response:
+                    if not response.is_redirect:
+                        return self._read(response)
+                    location = response.headers.get("location")
+            except httpx.HTTPError as exc:
+                raise ResolutionUnavailable("the did:web server could not be reached") from exc
+            if not location:
+                raise ResolutionUnavailable("the did:web server redirected nowhere")
+            try:
+                url = url.join(location)
+            except httpx.InvalidURL as exc:
+                raise ResolutionUnavailable("the did:web server sent a bad redirect") from exc
+            if (url.scheme, url.host, url.port) != origin:
+                raise ResolutionUnavailable("the did:web server redirected to another origin")
+        raise ResolutionUnavailable("the did:web server redirected too many times")
+
+    def _read(self, response: httpx.Response) -> bytes:
+        if response.status_code in (404, 410):
+            raise DIDNotFound("the did:web server has no such document")
+        if response.status_code != 200:
+            raise ResolutionUnavailable("the did:web server did not answer 200")
+        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type not in JSON_MEDIA_TYPES:
+            raise InvalidDIDDocument("the did:web server did not answer with JSON")
+        declared = response.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self._max_bytes):
+            raise InvalidDIDDocument("the served document is too large")
+        body = bytearray()
+        # Stream and stop: a server cannot make us buffer more than max_bytes.
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > self._max_bytes:
+                raise InvalidDIDDocument("the served document is too large")
+        return bytes(body)
