@@ -211,6 +211,10 @@ class Ledger:
                 return None
             return row.cosigned or row.note
 
+    def checkpoints(self, start: int, limit: int) -> list[CheckpointRow]:
+        with self.session() as session:
+            return SqlLedger(session).checkpoints(start, limit)
+
     def entries(self, start: int, end: int) -> list[EntryRow]:
         with self.session() as session:
             return SqlLedger(session).entries(start, end)

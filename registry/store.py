@@ -311,6 +311,15 @@ class SqlLedger:
         )
         return self._s.exec(stmt).first()
 
+    def checkpoints(self, start: int, limit: int) -> list[CheckpointRow]:
+        stmt = (
+            select(CheckpointRow)
+            .where(CheckpointRow.size >= start)
+            .order_by(col(CheckpointRow.size))
+            .limit(limit)
+        )
+        return list(self._s.exec(stmt))
+
     def checkpoint(self, size: int) -> CheckpointRow | None:
         return self._s.get(CheckpointRow, size)
 

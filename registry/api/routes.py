@@ -139,6 +139,20 @@ async def checkpoint(request: Request, ledger: LedgerDep) -> PlainTextResponse:
     return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
 
 
+@router.get("/log/checkpoints", tags=["log"])
+async def checkpoints(
+    ledger: LedgerDep, start: Annotated[int, Query(ge=0)] = 0
+) -> dict[str, Any]:
+    """Every checkpoint signed so far with size >= `start` (at most 1000), for auditors."""
+    rows = await asyncio.to_thread(ledger.checkpoints, start, MAX_ENTRIES_PER_PAGE)
+    return {
+        "checkpoints": [
+            {"size": r.size, "note": r.cosigned or r.note, "cosignatures": r.cosignatures}
+            for r in rows
+        ]
+    }
+
+
 @router.get("/log/vkey", response_class=PlainTextResponse, tags=["log"])
 async def vkey(request: Request) -> PlainTextResponse:
     """The log's note verifier key (C2SP signed-note vkey)."""

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from multiformats import multicodec
 
 from did.document import (
     DID_CONTEXT_V1,
@@ -35,6 +36,8 @@ from did.keys import (
     generate_private_key,
     jwk_from_private_key,
     jwk_from_public_key,
+    multibase_base58btc_encode,
+    private_to_multikey,
     same_public_key,
     to_multikey,
 )
@@ -273,6 +276,18 @@ def _tampered() -> dict[str, dict[str, Any]]:
     )
     case("jwk-not-object", lambda d: d[vm][1].update(publicKeyJwk="{}"))
     case("secret-key-multibase", lambda d: d[vm][0].update(secretKeyMultibase="z1"))
+    case(
+        "multikey-holding-private-key",
+        lambda d: d[vm][0].update(
+            publicKeyMultibase=private_to_multikey(generate_private_key("EdDSA"))
+        ),
+    )
+    case(
+        "multikey-not-a-key-codec",
+        lambda d: d[vm][0].update(
+            publicKeyMultibase=multibase_base58btc_encode(multicodec.wrap("sha2-256", b"\x01" * 32))
+        ),
+    )
     case("context-not-did-first", lambda d: d.update({"@context": [MULTIKEY_CONTEXT]}))
     case("context-empty", lambda d: d.update({"@context": []}))
     case("context-number", lambda d: d.update({"@context": [DID_CONTEXT_V1, 5]}))

@@ -6,6 +6,7 @@ import http.server
 import json
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -49,7 +50,7 @@ from did.methods import (
     public_key_from_did_key,
 )
 from did.methods.key import x25519_from_ed25519
-from did.resolver import ResolutionOptions
+from did.resolver import ResolutionOptions, Resolver
 
 KEY_2025 = "did-key/did-key-spec-2025"
 KEY_2022 = "did-key/w3c-ccg-did-method-key-2022"
@@ -508,6 +509,12 @@ def test_did_web_over_loopback_server(loopback: tuple[int, dict[str, bytes]]) ->
         assert result.did_document == DIDDocument.from_json(document)
         with pytest.raises(DIDNotFound):
             resolver.resolve(DID.parse(f"did:web:localhost%3A{port}:nobody"), NO_OPTIONS)
+        # The same through the Resolver, as a verifier picks an issuer key by kid.
+        key = Resolver([resolver], clock=lambda: datetime.now(UTC)).resolve_verification_key(
+            "#k", issuer=did_text
+        )
+        jwk = document["verificationMethod"][0]["publicKeyJwk"]
+        assert same_public_key(key, public_key_from_jwk(jwk))
         # Without the unsafe flag the resolver insists on TLS, which this server lacks.
         with pytest.raises(ResolutionUnavailable):
             DIDWebResolver(client=client, timeout=5.0).resolve(DID.parse(did_text), NO_OPTIONS)

@@ -1,0 +1,252 @@
+"""The registry client: submit operations, and read the ledger without trusting it.
+
+`RegistryClient` fetches; everything it returns has been checked by the pure
+functions of `registry.proofs` and `registry.rules`:
+
+- a resolved `did:govid` document is *recomputed* here by replaying the DID's
+  proven chain of operations, never taken from the server's JSON;
+- every checkpoint must be consistent with the largest one this client has
+  accepted before (RFC 9162 §2.1.4), so a registry that forks or rolls back
+  its log is caught the first time it shows the other branch.
+
+Known limit (method spec §8.4): a log proves inclusion, not absence. A registry
+could omit a DID's newest operation; witnesses and auditors replaying the log
+catch that, and counters bound its effect by the freshness they require of
+status lists.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from did.document import DIDDocument
+from did.errors import DIDNotFound, GovidError, MalformedInput, ResolutionUnavailable
+from did.identifiers import DID
+from did.resolver import ResolutionOptions, ResolutionResult, exception_for
+from registry.checkpoint import Checkpoint
+from registry.errors import ProofMalformed
+from registry.ledger import _document_metadata
+from registry.operations import (
+    ACCREDITATION_GRANT,
+    ACCREDITATION_REVOKE,
+    STATUS_LIST_PUBLISH,
+)
+from registry.policy import check_consistent_with
+from registry.proofs import LedgerTrust, ProvenEntries, _b64std, verify_ledger_proof
+from registry.rules import replay_did
+from registry.state import Accreditation, render_document
+
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+
+
+class RegistryClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        trust: LedgerTrust,
+        client: httpx.Client | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timeout: float = 5.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.trust = trust
+        self._http = client or httpx.Client(timeout=timeout)
+        self._clock = clock
+        self._largest: Checkpoint | None = None
+        self._lock = threading.Lock()
+
+    # --- HTTP -----------------------------------------------------------------------
+
+    def _get(self, path: str, **params: Any) -> httpx.Response:
+        try:
+            response = self._http.get(self.base_url + path, params=params or None)
+        except httpx.HTTPError as exc:
+            raise ResolutionUnavailable("the registry could not be reached") from exc
+        if len(response.content) > MAX_RESPONSE_BYTES:
+            raise ResolutionUnavailable("the registry's answer is too large")
+        return response
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ResolutionUnavailable("the registry answered with something not JSON") from exc
+
+    def submit(self, operation: str) -> dict[str, Any]:
+        """POST an operation; returns `{index, operationHash, did, integratedTime}` or raises."""
+        try:
+            response = self._http.post(self.base_url + "/operations", json={"operation": operation})
+        except httpx.HTTPError as exc:
+            raise ResolutionUnavailable("the registry could not be reached") from exc
+        body = self._json(response)
+        if response.status_code != 201:
+            raise _remote_error(body, response.status_code)
+        result: dict[str, Any] = body
+        return result
+
+    # --- checkpoints ----------------------------------------------------------------
+
+    def _accept(self, proven: ProvenEntries) -> None:
+        """Keep the largest checkpoint seen; every other must be consistent with it."""
+        new = proven.checkpoint
+        with self._lock:
+            old = self._largest
+        if old is not None and old != new:
+            small, large = (old, new) if old.size <= new.size else (new, old)
+            proof = self._consistency(small.size, large.size)
+            check_consistent_with(small, large, proof)
+        with self._lock:
+            if self._largest is None or new.size > self._largest.size:
+                self._largest = new
+
+    def _consistency(self, old: int, new: int) -> list[bytes]:
+        if old == new or old == 0:
+            return []
+        body = self._json(self._get("/log/proof/consistency", old=old, new=new))
+        proof = body.get("proof") if isinstance(body, dict) else None
+        if not isinstance(proof, list):
+            raise ProofMalformed("the consistency proof is missing")
+        return [_b64std(p) for p in proof]
+
+    @property
+    def largest_checkpoint(self) -> Checkpoint | None:
+        return self._largest
+
+    def latest_checkpoint(self) -> Checkpoint:
+        """Fetch, verify and remember the registry's latest checkpoint."""
+        from registry.proofs import verify_checkpoint_note
+
+        response = self._get("/checkpoint")
+        if response.status_code != 200:
+            raise ResolutionUnavailable("the registry has no checkpoint to show")
+        checkpoint = verify_checkpoint_note(response.text, trust=self.trust, now=self._clock())
+        self._accept(ProvenEntries(checkpoint, response.text, ()))
+        return checkpoint
+
+    # --- resolution -------------------------------------------------------------------
+
+    def resolve(self, did: str, options: ResolutionOptions | None = None) -> ResolutionResult:
+        """Resolve a did:govid, verifying the proof and replaying the DID's chain."""
+        options = options or ResolutionOptions()
+        params: dict[str, str] = {}
+        if options.version_id is not None:
+            params["versionId"] = options.version_id
+        if options.version_time is not None:
+            params["versionTime"] = options.version_time.isoformat()
+        response = self._get(f"/1.0/identifiers/{did}", **params)
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise ResolutionUnavailable("the registry's answer is not a resolution result")
+        error = (body.get("didResolutionMetadata") or {}).get("error")
+        if isinstance(error, str):
+            raise exception_for(error, "the registry could not resolve the DID")
+        meta = body.get("didDocumentMetadata") or {}
+        proven = verify_ledger_proof(meta.get("ledgerProof"), trust=self.trust, now=self._clock())
+        self._accept(proven)
+        chain = [(p.operation, p.entry.index, p.entry.time_ms) for p in proven.entries]
+        if any(op.did != did for op, _, _ in chain):
+            raise ProofMalformed("the proof holds operations of another DID")
+        state = replay_did(chain)
+        document = render_document(state)
+        # The served metadata is recomputed too; only the proof is passed on.
+        metadata = _document_metadata(state, state, meta.get("ledgerProof"))
+        return ResolutionResult(
+            DIDDocument.from_json(document),
+            metadata,
+            {"contentType": "application/did+json", "verifiedBy": "ledgerProof"},
+        )
+
+    # --- accreditations and status lists --------------------------------------------
+
+    def accreditations(self, did: str) -> list[Accreditation]:
+        """The accreditations granted to `did`, each proven to be on the ledger."""
+        body = self._json(self._get(f"/accreditations/{did}"))
+        items = body.get("accreditations") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise ResolutionUnavailable("the registry's answer lists no accreditations")
+        out = []
+        for item in items:
+            proven = verify_ledger_proof(item.get("ledgerProof"), trust=self.trust, now=self._clock())
+            self._accept(proven)
+            out.append(_accreditation_from(proven, subject=did))
+        return out
+
+    def status_list_token(self, uri: str) -> tuple[str, int]:
+        """The latest status list token published for `uri` and its sequence, proven."""
+        response = self._get("/status-lists", uri=uri)
+        body = self._json(response)
+        if response.status_code != 200:
+            raise _remote_error(body, response.status_code)
+        proven = verify_ledger_proof(body.get("ledgerProof"), trust=self.trust, now=self._clock())
+        self._accept(proven)
+        op = proven.entries[-1].operation
+        if op.type != STATUS_LIST_PUBLISH or op.payload["uri"] != uri:
+            raise ProofMalformed("the proven entry is not a publication of this list")
+        return str(op.payload["token"]), int(op.payload["sequence"])
+
+
+def _accreditation_from(proven: ProvenEntries, *, subject: str) -> Accreditation:
+    grant = proven.entries[0]
+    op = grant.operation
+    if op.type != ACCREDITATION_GRANT or op.payload["subject"] != subject:
+        raise ProofMalformed("the proven entry is not an accreditation of this DID")
+    p = op.payload
+    revoked_ms = None
+    for later in proven.entries[1:]:
+        if (
+            later.operation.type == ACCREDITATION_REVOKE
+            and later.operation.payload["accreditation"] == op.op_hash
+        ):
+            revoked_ms = later.entry.time_ms
+    return Accreditation(
+        id=op.op_hash,
+        subject=subject,
+        accreditor=op.did,
+        role=p["role"],
+        credential_types=tuple(p["credentialTypes"]),
+        claims=tuple(p.get("claims", ())),
+        valid_from=p["validFrom"],
+        valid_until=p["validUntil"],
+        granted_index=grant.entry.index,
+        revoked_ms=revoked_ms,
+    )
+
+
+def _remote_error(body: Any, status: int) -> GovidError:
+    """Rebuild the registry's error as a local one, keeping its code in the message."""
+    code = body.get("error") if isinstance(body, dict) else None
+    text = body.get("error_description") if isinstance(body, dict) else None
+    message = f"the registry refused ({code}): {text}" if code else f"HTTP {status}"
+    if status == 404:
+        return DIDNotFound(message)
+    if 400 <= status < 500:
+        return _RemoteRefusal(message, code=str(code or "http.error"))
+    return ResolutionUnavailable(message)
+
+
+class _RemoteRefusal(MalformedInput):
+    """A 4xx from the registry; `remote_code` is the registry's own error code."""
+
+    code = "registry.refused"
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.remote_code = code
+
+
+class GovidMethodResolver:
+    """The `did:govid` slot of `did.resolver.Resolver`, backed by a `RegistryClient`."""
+
+    method = "govid"
+
+    def __init__(self, client: RegistryClient) -> None:
+        self._client = client
+
+    def resolve(self, did: DID, options: ResolutionOptions) -> ResolutionResult:
+        return self._client.resolve(str(did), options)

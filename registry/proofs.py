@@ -1,0 +1,138 @@
+"""Checking a registry answer without trusting the registry: pure functions.
+
+A `ledgerProof` (method spec §7.2) carries log entries, their inclusion paths
+and a checkpoint note. `verify_ledger_proof` checks, in order:
+
+  1. the checkpoint is signed by the log's key and cosigned under the policy;
+  2. every entry is included at its index in the checkpoint's tree;
+  3. the entries parse as operations of the expected ledger.
+
+What it returns is then as trustworthy as the checkpoint: `registry.client`
+additionally keeps every checkpoint consistent with the largest one it saw.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from did._b64 import b64url_decode
+from did.errors import MalformedInput
+from registry.checkpoint import Checkpoint, verify_checkpoint
+from registry.entry import LogEntry
+from registry.errors import ProofMalformed
+from registry.merkle import leaf_hash, verify_inclusion
+from registry.note import NoteVerifier
+from registry.operations import Operation
+from registry.policy import WitnessPolicy, verify_cosigned_checkpoint
+
+MAX_HISTORY = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerTrust:
+    """What a client trusts: the log's key and origin, and who must cosign.
+
+    `policy=None` trusts the log operator alone; only tests and single-agency
+    pilots should run that way (`UNSAFE` in the name of the constructor).
+    """
+
+    origin: str
+    log_verifier: NoteVerifier
+    policy: WitnessPolicy | None
+    max_checkpoint_age: timedelta | None = None
+
+    @classmethod
+    def unsafe_log_only(cls, origin: str, log_verifier: NoteVerifier) -> LedgerTrust:
+        return cls(origin, log_verifier, None)
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenEntry:
+    entry: LogEntry
+    operation: Operation
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenEntries:
+    checkpoint: Checkpoint
+    note: str
+    entries: tuple[ProvenEntry, ...]  # history first, the proof's head entry last
+
+
+def verify_checkpoint_note(note: str, *, trust: LedgerTrust, now: datetime | None) -> Checkpoint:
+    """(1) The checkpoint, if the log signed it and the witness policy is met."""
+    if trust.policy is None:
+        return verify_checkpoint(note, origin=trust.origin, log_verifier=trust.log_verifier)
+    return verify_cosigned_checkpoint(
+        note,
+        origin=trust.origin,
+        log_verifier=trust.log_verifier,
+        policy=trust.policy,
+        now=now,
+        max_age=trust.max_checkpoint_age,
+    )
+
+
+def _b64std(text: Any) -> bytes:
+    if not isinstance(text, str):
+        raise ProofMalformed("an inclusion path holds base64 strings")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ProofMalformed("an inclusion path holds base64 strings") from exc
+
+
+def _proven_entry(item: Any, *, checkpoint: Checkpoint, origin: str) -> ProvenEntry:
+    if not isinstance(item, Mapping):
+        raise ProofMalformed("a proven entry is an object")
+    index, path = item.get("index"), item.get("inclusionPath")
+    if isinstance(index, bool) or not isinstance(index, int) or not isinstance(path, list):
+        raise ProofMalformed("a proven entry has an index and an inclusion path")
+    raw = item.get("entry")
+    if not isinstance(raw, str):
+        raise ProofMalformed("a proven entry carries its entry bytes")
+    try:
+        data = b64url_decode(raw, what="the entry")
+    except MalformedInput as exc:
+        raise ProofMalformed("the entry is not base64url") from exc
+    # (2) the entry's bytes are the leaf at `index` of the checkpoint's tree
+    verify_inclusion(
+        leaf_hash=leaf_hash(data),
+        index=index,
+        tree_size=checkpoint.size,
+        proof=[_b64std(p) for p in path],
+        root=checkpoint.root_hash,
+    )
+    entry = LogEntry.parse(data)  # (3)
+    if entry.index != index:
+        raise ProofMalformed("the entry names another index than the one proven")
+    return ProvenEntry(entry, Operation.parse(entry.operation, ledger=origin))
+
+
+def verify_ledger_proof(
+    proof: Any, *, trust: LedgerTrust, now: datetime | None
+) -> ProvenEntries:
+    """Verify a `ledgerProof` object; return its entries, history first.
+
+    Raises `ledger.proof_malformed`, `ledger.inclusion_proof_invalid`,
+    `note.*`, `checkpoint.*` or `witness.policy_unsatisfied`.
+    """
+    if not isinstance(proof, Mapping):
+        raise ProofMalformed("the ledger proof is missing")
+    note = proof.get("checkpoint")
+    if not isinstance(note, str):
+        raise ProofMalformed("the ledger proof carries no checkpoint")
+    checkpoint = verify_checkpoint_note(note, trust=trust, now=now)  # (1)
+    if proof.get("treeSize") != checkpoint.size:
+        raise ProofMalformed("the proof's tree size is not the checkpoint's")
+    history = proof.get("history", [])
+    if not isinstance(history, list) or len(history) > MAX_HISTORY:
+        raise ProofMalformed("the proof's history is a bounded list")
+    items: Sequence[Any] = [*history, proof]
+    entries = tuple(_proven_entry(i, checkpoint=checkpoint, origin=trust.origin) for i in items)
+    return ProvenEntries(checkpoint, note, entries)
