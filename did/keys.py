@@ -126,9 +126,43 @@ def _curve_of_jwk(jwk: Mapping[str, object]) -> _Curve:
     raise InvalidKey("JWK has no valid 'kty'")
 
 
+# Public key objects by (crv, x, y) exactly as spelled in the JWK. Building an EC
+# key checks that the point is on the curve, which costs about a fifth of an
+# ES256 verification; a verifier sees the same issuer and holder keys again and
+# again. Only keys that passed every check are stored, and since base64url is
+# parsed canonically (did._b64) equal member strings mean equal keys. Key objects
+# are immutable, so sharing one is safe; the cache is bounded.
+_JWK_KEYS: dict[tuple[str, str, str], PublicKey] = {}
+_JWK_KEYS_MAX: Final = 1024
+
+
+def _jwk_cache_key(jwk: Mapping[str, object], c: _Curve) -> tuple[str, str, str] | None:
+    x = jwk.get("x")
+    if not isinstance(x, str):
+        return None
+    if c.curve is None:
+        return (c.crv, x, "")
+    y = jwk.get("y")
+    return (c.crv, x, y) if isinstance(y, str) else None
+
+
 def public_key_from_jwk(jwk: Mapping[str, object]) -> PublicKey:
     """The public key in `jwk` (private members, if any, are ignored)."""
     c = _curve_of_jwk(jwk)
+    cache_key = _jwk_cache_key(jwk, c)
+    if cache_key is not None:
+        cached = _JWK_KEYS.get(cache_key)
+        if cached is not None:
+            return cached
+    key = _build_public_key(jwk, c)  # raises before anything is stored
+    if cache_key is not None:
+        if len(_JWK_KEYS) >= _JWK_KEYS_MAX:
+            _JWK_KEYS.clear()
+        _JWK_KEYS[cache_key] = key
+    return key
+
+
+def _build_public_key(jwk: Mapping[str, object], c: _Curve) -> PublicKey:
     if c.curve is None:
         return ed25519.Ed25519PublicKey.from_public_bytes(_fixed(jwk, "x", 32))
     x = int.from_bytes(_fixed(jwk, "x", c.size), "big")

@@ -41,28 +41,20 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, render `GovidError` once, exit non-zero."""
-    verbose = "--verbose" in (argv or sys.argv) or "-v" in (argv or sys.argv)[:2]
+    """Entry point: run the app, render a `GovidError` once, exit non-zero.
+
+    Click handles usage errors itself (exit 2) in standalone mode; govid's own
+    errors pass through it and are printed here as code and sentence.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    verbose = bool(os.environ.get("GOVID_VERBOSE")) or (args[:1] in (["--verbose"], ["-v"]))
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=args, prog_name="govid")
     except GovidError as exc:
-        if verbose or os.environ.get("GOVID_VERBOSE"):
+        if verbose:
             raise
         sys.stderr.write(f"error: {exc.code}: {exc.message}\n")
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.stderr.write("aborted\n")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-    sys.exit(0)
 
 
 __all__ = ["app", "main"]

@@ -60,7 +60,7 @@ class Keyring:
     def signing_fragment(self) -> str:
         """The fragment of the newest assertion key."""
         frags = [f for f in self.document.get("assertionMethod", []) if f in self.document_keys]
-        return frags[-1]
+        return str(frags[-1])
 
     @property
     def signing_kid(self) -> str:

@@ -29,7 +29,7 @@ from did.errors import DIDNotFound, GovidError, MalformedInput, ResolutionUnavai
 from did.identifiers import DID
 from did.resolver import ResolutionOptions, ResolutionResult, exception_for
 from registry.checkpoint import Checkpoint
-from registry.errors import ProofMalformed
+from registry.errors import CheckpointRollback, ProofMalformed
 from registry.ledger import _document_metadata
 from registry.operations import (
     ACCREDITATION_GRANT,
@@ -60,6 +60,15 @@ class RegistryClient:
         self._clock = clock
         self._largest: Checkpoint | None = None
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     # --- HTTP -----------------------------------------------------------------------
 
@@ -93,14 +102,26 @@ class RegistryClient:
     # --- checkpoints ----------------------------------------------------------------
 
     def _accept(self, proven: ProvenEntries) -> None:
-        """Keep the largest checkpoint seen; every other must be consistent with it."""
+        """Keep the largest checkpoint seen; every other must be consistent with it.
+
+        A larger checkpoint must extend the largest one (else: a fork). A
+        smaller one is accepted only if the registry proves it is a prefix of
+        the largest; a registry that cannot has rolled its log back.
+        """
         new = proven.checkpoint
         with self._lock:
             old = self._largest
         if old is not None and old != new:
-            small, large = (old, new) if old.size <= new.size else (new, old)
-            proof = self._consistency(small.size, large.size)
-            check_consistent_with(small, large, proof)
+            if new.size >= old.size:
+                check_consistent_with(old, new, self._consistency(old.size, new.size))
+            else:
+                try:
+                    proof = self._consistency(new.size, old.size)
+                except GovidError as exc:
+                    raise CheckpointRollback(
+                        "the registry shows a smaller log than it showed before"
+                    ) from exc
+                check_consistent_with(new, old, proof)
         with self._lock:
             if self._largest is None or new.size > self._largest.size:
                 self._largest = new
@@ -108,7 +129,10 @@ class RegistryClient:
     def _consistency(self, old: int, new: int) -> list[bytes]:
         if old == new or old == 0:
             return []
-        body = self._json(self._get("/log/proof/consistency", old=old, new=new))
+        response = self._get("/log/proof/consistency", old=old, new=new)
+        body = self._json(response)
+        if response.status_code != 200:
+            raise _remote_error(body, response.status_code)
         proof = body.get("proof") if isinstance(body, dict) else None
         if not isinstance(proof, list):
             raise ProofMalformed("the consistency proof is missing")
@@ -172,7 +196,9 @@ class RegistryClient:
             raise ResolutionUnavailable("the registry's answer lists no accreditations")
         out = []
         for item in items:
-            proven = verify_ledger_proof(item.get("ledgerProof"), trust=self.trust, now=self._clock())
+            proven = verify_ledger_proof(
+                item.get("ledgerProof"), trust=self.trust, now=self._clock()
+            )
             self._accept(proven)
             out.append(_accreditation_from(proven, subject=did))
         return out

@@ -7,7 +7,7 @@ families were chosen so that this mapping yields exactly the statuses that
 C2SP tlog-witness prescribes for `add-checkpoint`.
 
     MalformedInput
-    ├── ProofMalformed                 ledger.proof_malformed          a hash is not 32 bytes
+    ├── ProofMalformed                 ledger.proof_malformed          e.g. a hash not 32 bytes
     ├── ProofRequestInvalid            ledger.proof_request_invalid    index >= size, old > new
     ├── NoteMalformed                  note.malformed                  signed-note syntax
     ├── NoteKeyMalformed               note.key_malformed              vkey / skey syntax
@@ -47,7 +47,7 @@ from did.errors import (
 
 
 class ProofMalformed(MalformedInput):
-    """A hash in a proof, a root or a leaf hash is not a 32-byte SHA-256 value."""
+    """A proof is not well formed: e.g. a proof hash, root or leaf hash is not 32 bytes."""
 
     code = "ledger.proof_malformed"
 

@@ -81,6 +81,13 @@ def _check_hashes(what: str, values: Sequence[bytes]) -> None:
         raise ProofMalformed(f"{what} contains a value that is not a {HASH_SIZE}-byte hash")
 
 
+def _require_hashes(what: str, values: Sequence[bytes]) -> None:
+    # For values that come from our own store or code, not from a client: a
+    # wrong one is a bug and must surface as one (500), not as a client's 400.
+    if any(len(v) != HASH_SIZE for v in values):
+        raise ValueError(f"{what} contains a value that is not a {HASH_SIZE}-byte hash")
+
+
 def root_from_inclusion_proof(
     *, leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes]
 ) -> bytes:
@@ -238,12 +245,12 @@ class ProofPlan:
     def rehash(self, fetched: Sequence[bytes]) -> list[bytes]:
         """The proof, from the hashes of `nodes` in the same order.
 
-        Raises `ProofMalformed` if the count or a hash length is wrong (a
-        store bug, not a client error).
+        Raises `ValueError` if the count or a hash length is wrong: that is a
+        store bug, not a client error.
         """
         if len(fetched) != len(self.nodes):
-            raise ProofMalformed("the number of fetched nodes does not match the plan")
-        _check_hashes("the fetched nodes", fetched)
+            raise ValueError("the number of fetched nodes does not match the plan")
+        _require_hashes("the fetched nodes", fetched)
         if self.fold_stop - self.fold_start < 2:
             return list(fetched)
         start, stop = self.fold_start, self.fold_stop
@@ -319,7 +326,7 @@ def root_plan(size: int) -> tuple[NodeID, ...]:
 
 def root_from_subtree_hashes(hashes: Sequence[bytes]) -> bytes:
     """The tree root from the hashes of `root_plan(size)`, in order."""
-    _check_hashes("the subtree hashes", hashes)
+    _require_hashes("the subtree hashes", hashes)
     return _fold(hashes) if hashes else EMPTY_ROOT
 
 
@@ -335,7 +342,7 @@ def nodes_completed_by_append(
     has trailing one bits). Prefer `CompactRange` when the sequencer can keep
     it in memory: it needs no reads at all.
     """
-    _check_hashes("the leaf hash", [leaf_hash])
+    _require_hashes("the leaf hash", [leaf_hash])
     out = [(NodeID(0, index), leaf_hash)]
     level, i, h = 0, index, leaf_hash
     while i & 1:
@@ -360,13 +367,13 @@ class CompactRange:
     @classmethod
     def from_hashes(cls, size: int, hashes: Sequence[bytes]) -> CompactRange:
         if len(hashes) != len(root_plan(size)):
-            raise ProofMalformed("the hashes do not match the subtrees of this size")
-        _check_hashes("the subtree hashes", hashes)
+            raise ValueError("the hashes do not match the subtrees of this size")
+        _require_hashes("the subtree hashes", hashes)
         return cls(size, list(hashes))
 
     def append(self, leaf_hash: bytes) -> list[tuple[NodeID, bytes]]:
         """Add the next leaf; return the nodes it completes (the leaf first, the largest last)."""
-        _check_hashes("the leaf hash", [leaf_hash])
+        _require_hashes("the leaf hash", [leaf_hash])
         index = self.size
         out = [(NodeID(0, index), leaf_hash)]
         level, i, h = 0, index, leaf_hash

@@ -114,9 +114,7 @@ def _proven_entry(item: Any, *, checkpoint: Checkpoint, origin: str) -> ProvenEn
     return ProvenEntry(entry, Operation.parse(entry.operation, ledger=origin))
 
 
-def verify_ledger_proof(
-    proof: Any, *, trust: LedgerTrust, now: datetime | None
-) -> ProvenEntries:
+def verify_ledger_proof(proof: Any, *, trust: LedgerTrust, now: datetime | None) -> ProvenEntries:
     """Verify a `ledgerProof` object; return its entries, history first.
 
     Raises `ledger.proof_malformed`, `ledger.inclusion_proof_invalid`,

@@ -36,7 +36,7 @@ class Sequencer:
         ledger: Ledger,
         settings: BatchSettings,
         *,
-        on_checkpoint: Callable[[int], Awaitable[None]] | None = None,
+        on_checkpoint: Callable[[int], Awaitable[object]] | None = None,
     ) -> None:
         self._ledger = ledger
         self._settings = settings
@@ -44,6 +44,7 @@ class Sequencer:
         self._grew = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._on_checkpoint = on_checkpoint
+        self._stopping = False
 
     async def start(self) -> None:
         self._tasks = [
@@ -52,9 +53,22 @@ class Sequencer:
         ]
         self._grew.set()  # sign a checkpoint for whatever is already there
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        """Stop both loops. The checkpointer finishes the round it is in, so no
+        witness request is cut off mid-flight; the writer is idle between
+        batches, and a batch already on its thread commits or not as a whole."""
+        self._stopping = True
+        self._grew.set()
+        writer, checkpointer = self._tasks
+        writer.cancel()
+        try:
+            await asyncio.wait_for(checkpointer, timeout=10)
+        except TimeoutError:
+            checkpointer.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -98,9 +112,11 @@ class Sequencer:
                 self._grew.set()
 
     async def _checkpoint_loop(self) -> None:
-        while True:
+        while not self._stopping:
             await self._grew.wait()
             self._grew.clear()
+            if self.stopping:
+                return
             try:
                 row = await asyncio.to_thread(self._ledger.sign_new_checkpoint)
             except GovidError:
@@ -114,7 +130,14 @@ class Sequencer:
                     await self._on_checkpoint(row.size)
                 except Exception:
                     log.exception("gathering cosignatures failed")
-            await asyncio.sleep(self._settings.checkpoint_interval)
+            if not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    # Sleep out the interval, but wake at once to stop.
+                    await asyncio.wait_for(self._stop_wait(), self._settings.checkpoint_interval)
+
+    async def _stop_wait(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(0.05)
 
     async def checkpoint_now(self) -> None:
         """Sign (and cosign) a checkpoint immediately; used by tests and the CLI."""

@@ -98,7 +98,7 @@ class StatusListRow(SQLModel, table=True):
 
 
 REGISTRY_TABLES = [
-    SQLModel.metadata.tables[t.__tablename__]  # type: ignore[attr-defined]
+    SQLModel.metadata.tables[t.__tablename__]
     for t in (
         EntryRow,
         NodeRow,

@@ -140,9 +140,7 @@ async def checkpoint(request: Request, ledger: LedgerDep) -> PlainTextResponse:
 
 
 @router.get("/log/checkpoints", tags=["log"])
-async def checkpoints(
-    ledger: LedgerDep, start: Annotated[int, Query(ge=0)] = 0
-) -> dict[str, Any]:
+async def checkpoints(ledger: LedgerDep, start: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     """Every checkpoint signed so far with size >= `start` (at most 1000), for auditors."""
     rows = await asyncio.to_thread(ledger.checkpoints, start, MAX_ENTRIES_PER_PAGE)
     return {

@@ -53,9 +53,7 @@ def create_witness_app(
             # this one a 409, never a second cosignature from the same size.
             origin = request.unverified_checkpoint.partition("\n")[0]
             state = load_state(session, origin)
-            checkpoint = decide_add_checkpoint(
-                request=request, known_logs=known_logs, state=state
-            )
+            checkpoint = decide_add_checkpoint(request=request, known_logs=known_logs, state=state)
             moved = advance_state(
                 session,
                 checkpoint.origin,
@@ -85,9 +83,7 @@ def create_witness_app(
                 media_type="text/x.tlog.size",
             )
         except GovidError as exc:
-            return PlainTextResponse(
-                f"{exc.code}: {exc.message}\n", status_code=status_for(exc)
-            )
+            return PlainTextResponse(f"{exc.code}: {exc.message}\n", status_code=status_for(exc))
 
     @app.get("/witness/vkey", response_class=PlainTextResponse)
     async def witness_vkey() -> str:

@@ -1,9 +1,9 @@
 """A witness's data directory and settings.
 
-    DIR/witness.json   {"name": ..., "logs": [{"origin": ..., "vkey": ...}]}
-    DIR/witness.key    the cosigning key, base64 Ed25519 seed     (mode 0600)
-    DIR/witness.vkey   its public verifier key (cosignature/v1 vkey)
-    DIR/witness.db     SQLite state, unless a database URL is given
+DIR/witness.json   {"name": ..., "logs": [{"origin": ..., "vkey": ...}]}
+DIR/witness.key    the cosigning key, base64 Ed25519 seed     (mode 0600)
+DIR/witness.vkey   its public verifier key (cosignature/v1 vkey)
+DIR/witness.db     SQLite state, unless a database URL is given
 """
 
 from __future__ import annotations

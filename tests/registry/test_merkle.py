@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from did.errors import GovidError
 from registry.errors import (
     ConsistencyProofInvalid,
     InclusionProofInvalid,
@@ -369,10 +370,18 @@ def test_plans_refuse_impossible_requests() -> None:
         tree.root(4)
 
 
-def test_rehash_refuses_a_wrong_number_of_nodes() -> None:
+def _store_bug(call: Callable[[], object]) -> None:
+    # A plain ValueError (a 500), deliberately not a GovidError (which a
+    # client would receive as its own fault).
+    with pytest.raises(ValueError) as info:
+        call()
+    assert not isinstance(info.value, GovidError)
+
+
+def test_rehash_refuses_what_a_store_should_never_return() -> None:
     plan = inclusion_plan(3, 7)
-    with pytest.raises(ProofMalformed):
-        plan.rehash([EMPTY_ROOT] * (len(plan.nodes) + 1))
+    _store_bug(lambda: plan.rehash([EMPTY_ROOT] * (len(plan.nodes) + 1)))
+    _store_bug(lambda: plan.rehash([b"short"] * len(plan.nodes)))
     assert ProofPlan(()).rehash([]) == []
 
 
@@ -403,8 +412,8 @@ def test_compact_range_and_store_appends_write_the_same_nodes(size: int) -> None
 
 
 def test_compact_range_refuses_hashes_that_do_not_fit_the_size() -> None:
-    with pytest.raises(ProofMalformed):
-        CompactRange.from_hashes(3, [EMPTY_ROOT])  # size 3 has two subtrees
+    _store_bug(lambda: CompactRange.from_hashes(3, [EMPTY_ROOT]))  # size 3 has two subtrees
+    _store_bug(lambda: CompactRange().append(b"not a hash"))
 
 
 class _CountingStore:

@@ -215,7 +215,7 @@ def test_rotation_to_uncommitted_keys_is_refused(chain: Chain, root: Keyring) ->
 
 
 def test_compromised_key_is_marked_and_dropped(chain: Chain, root: Keyring) -> None:
-    rotated, op = authoring.rotate(root, compromised=True)
+    _, op = authoring.rotate(root, compromised=True)
     state = chain.append(op).did_state
     old = next(r for r in state.keys if r.fragment == "#key-1")
     assert old.compromised
