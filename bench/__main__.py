@@ -12,7 +12,7 @@ from bench._harness import RESULTS, Record, Settings, machine, merge_results, pr
 
 # Suite name -> module with `run(settings) -> list[Record]` (and optionally
 # `subjects() -> dict[str, callable]` for --profile). Add new suites here.
-SUITES: dict[str, str] = {"sdjwt": "bench.sdjwt"}
+SUITES: dict[str, str] = {"registry": "bench.registry", "sdjwt": "bench.sdjwt"}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -262,16 +262,17 @@ def revoke_accreditation(
 def publish_status_list(
     keyring: Keyring, *, uri: str, sequence: int, token: str
 ) -> tuple[Keyring, str]:
+    """Publish a status list token; the keyring's head does not move (method spec §5.7)."""
     payload = {
         "type": STATUS_LIST_PUBLISH,
         "ledger": keyring.ledger,
         "did": keyring.did,
-        "prev": keyring.head,
         "uri": uri,
         "sequence": sequence,
         "token": token,
     }
-    return _signed_by_document_key(keyring, payload)
+    compact = sign_operation(payload, keyring.signing_key(), kid=keyring.signing_kid)
+    return keyring, compact
 
 
 def _signed_by_document_key(keyring: Keyring, payload: Mapping[str, Any]) -> tuple[Keyring, str]:

@@ -177,8 +177,17 @@ class RegistryClient:
         if any(op.did != did for op, _, _ in chain):
             raise ProofMalformed("the proof holds operations of another DID")
         state = replay_did(chain)
+        # The registry must have answered the version that was asked for.
+        if options.version_id is not None and str(state.version) != options.version_id:
+            raise ProofMalformed("the registry answered another version than the one asked")
+        if options.version_time is not None and chain[-1][2] > int(
+            options.version_time.timestamp() * 1000
+        ):
+            raise ProofMalformed("the registry answered a version later than the time asked")
         document = render_document(state)
         # The served metadata is recomputed too; only the proof is passed on.
+        # For an earlier version, `keyHistory` is as of that version: a verifier
+        # that needs to know about later compromises resolves the latest one.
         metadata = _document_metadata(state, state, meta.get("ledgerProof"))
         return ResolutionResult(
             DIDDocument.from_json(document),

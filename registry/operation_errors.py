@@ -47,6 +47,12 @@ class CommitmentMismatch(VerificationFailed):
     code = "ledger.commitment_mismatch"
 
 
+class CompromisedKeyReused(VerificationFailed):
+    """A key once marked compromised is refused in any later document."""
+
+    code = "ledger.key_compromised"
+
+
 class AccreditationRequired(VerificationFailed):
     code = "ledger.accreditation_required"
 
@@ -63,6 +69,10 @@ class EntryInvalid(VerificationFailed):
 
 class UnknownDID(NotFound):
     code = "ledger.did_unknown"
+
+
+class UnknownVerificationMethod(NotFound):
+    code = "ledger.verification_method_unknown"
 
 
 class UnknownAccreditation(NotFound):

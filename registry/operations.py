@@ -4,7 +4,10 @@ An operation is a JSON object serialised with RFC 8785 (JCS) and signed as a
 compact JWS (`typ: govid-op+jws`) whose payload is exactly those JCS bytes.
 The operation's hash, `b64url(sha256(JCS(payload)))`, is what the next
 operation of the same DID names as `prev`, so each DID's history is a hash
-chain inside the log (docs/did-method-govid.md §4).
+chain inside the log (docs/did-method-govid.md §5.2.3). Status list
+publications are the exception: they are ordered per list by `sequence`
+instead, so that a busy issuer's chain (and every proof of its DID) stays
+short (docs/decisions/ledger.md).
 
 Parsing here checks shape only. Who may sign what is decided by
 `registry.rules`, against the ledger's state.
@@ -53,6 +56,7 @@ ROLES: Final = frozenset({"issuer", "verifier", "accreditor"})
 MAX_OPERATION_BYTES: Final = 256 * 1024
 MAX_KEYS: Final = 16
 MAX_LIST: Final = 64
+MAX_URI: Final = 2048
 
 
 def canonical_json(value: Any) -> bytes:
@@ -139,6 +143,17 @@ class Operation:
     prev: str | None
 
     @property
+    def chain_key(self) -> str | None:
+        """What at most one operation in the log may name (the store makes it unique).
+
+        `prev` for chained operations; the list and sequence number for status
+        list publications; nothing for a genesis, whose hash is unique anyway.
+        """
+        if self.type == STATUS_LIST_PUBLISH:
+            return f"status:{sha256_b64(self.payload['uri'].encode())}:{self.payload['sequence']}"
+        return self.prev
+
+    @property
     def kid(self) -> str:
         kid = self.jws.header.get("kid")
         if not isinstance(kid, str) or not kid:
@@ -184,6 +199,14 @@ class Operation:
             if "did" in payload or "prev" in payload:
                 raise MalformedOperation("a did.create names neither 'did' nor 'prev'")
             author, prev = did_from_genesis(payload_jcs), None
+        elif op_type == STATUS_LIST_PUBLISH:
+            if "prev" in payload:
+                raise MalformedOperation(
+                    "a status_list.publish is ordered by 'sequence', not 'prev'"
+                )
+            author, prev = _req(payload, "did"), None
+            if not author.startswith(METHOD_PREFIX):
+                raise MalformedOperation("operations extend the chain of a did:govid DID")
         else:
             author, prev = _req(payload, "did"), _req(payload, "prev")
             if not author.startswith(METHOD_PREFIX):
@@ -285,8 +308,14 @@ def _shape_revoke(p: Mapping[str, Any]) -> None:
 
 
 def _shape_publish(p: Mapping[str, Any]) -> None:
-    _req(p, "uri")
-    _req(p, "token")
+    uri = _req(p, "uri")
+    if len(uri) > MAX_URI:
+        raise MalformedOperation("the status list uri is too long")
+    token = p.get("token")
+    # A token for a large list with many revocations is far larger than the
+    # other members' bound; the operation's own bound still applies.
+    if not isinstance(token, str) or not token:
+        raise MalformedOperation("member 'token' must be a compact JWT")
     seq = p.get("sequence")
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
         raise MalformedOperation("'sequence' must be a positive integer")

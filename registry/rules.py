@@ -8,7 +8,8 @@ what the log means (docs/did-method-govid.md §5).
 
 Steps, in order (each tagged below):
   1. no operation may appear twice; a non-genesis op names a live DID
-  2. `prev` must be the DID's current head (exactly one op follows another)
+  2. `prev` must be the DID's current head (exactly one op follows another);
+     status list publications are ordered by their list's `sequence` instead
   3. the signing key is the one the operation type requires; the JWS verifies
   4. type-specific rules (pre-rotation, accreditation scope, list sequence)
 """
@@ -24,6 +25,7 @@ from did.keys import from_multikey
 from registry.operation_errors import (
     AccreditationRequired,
     CommitmentMismatch,
+    CompromisedKeyReused,
     DIDIsDeactivated,
     DuplicateOperation,
     OperationNotAuthorized,
@@ -33,6 +35,7 @@ from registry.operation_errors import (
     StatusListTokenRejected,
     UnknownAccreditation,
     UnknownDID,
+    UnknownVerificationMethod,
 )
 from registry.operations import (
     ACCREDITATION_GRANT,
@@ -41,6 +44,7 @@ from registry.operations import (
     DID_DEACTIVATE,
     DID_UPDATE,
     OPERATION_TYP,
+    RELATIONSHIPS,
     STATUS_LIST_PUBLISH,
     Operation,
     key_commitment,
@@ -77,7 +81,7 @@ def check_operation(op: Operation, view: LedgerView, *, index: int, time_ms: int
     if state.deactivated:
         raise DIDIsDeactivated("the DID is deactivated; nothing may follow")
     # (2) the hash chain: exactly one operation follows a given previous one
-    if op.prev != state.head:
+    if op.type != STATUS_LIST_PUBLISH and op.prev != state.head:
         raise PrevMismatch("'prev' is not the DID's latest operation")
     handler = _HANDLERS[op.type]
     return handler(op, state, view, index, time_ms)
@@ -131,14 +135,22 @@ def _update(op: Operation, state: DIDState, view: LedgerView, index: int, time_m
         raise OperationNotAuthorized("a did.update is signed by a current update key")
     _verify(op, op.kid)
 
-    document: Any = p.get("document", state.document)
-    keys = key_records_for(document, state.keys, time_ms)
-    if "compromised" in p:
-        known = {r.fragment for r in state.keys}
-        fragments = set(p["compromised"])
-        if not fragments <= known:
-            raise UnknownDID("a key marked compromised never belonged to the DID")
-        keys = mark_compromised(keys, fragments, time_ms)
+    fragments = set(p.get("compromised", ()))
+    if not fragments <= {r.fragment for r in state.keys}:
+        raise UnknownVerificationMethod("a key marked compromised never belonged to the DID")
+    # (4) a compromised key never comes back, under its fragment or another one
+    burnt = {r.multikey for r in state.keys if r.compromised or r.fragment in fragments}
+    burnt_fragments = {r.fragment for r in state.keys if r.compromised} | fragments
+    if "document" in p:
+        document: Any = p["document"]
+        if any(
+            vm["id"] in burnt_fragments or vm["publicKeyMultibase"] in burnt
+            for vm in document.get("verificationMethod", [])
+        ):
+            raise CompromisedKeyReused("a compromised key cannot be put back in the document")
+    else:
+        document = _without(state.document, burnt_fragments)
+    keys = mark_compromised(key_records_for(document, state.keys, time_ms), fragments, time_ms)
     new_state = replace(
         state,
         head=op.op_hash,
@@ -151,6 +163,20 @@ def _update(op: Operation, state: DIDState, view: LedgerView, index: int, time_m
         keys=keys,
     )
     return Effect(index, op.op_hash, new_state)
+
+
+def _without(document: Any, fragments: set[str]) -> dict[str, Any]:
+    """`document` without the verification methods named by `fragments`."""
+    if not fragments:
+        return dict(document)
+    out = dict(document)
+    out["verificationMethod"] = [
+        vm for vm in document.get("verificationMethod", []) if vm["id"] not in fragments
+    ]
+    for rel in RELATIONSHIPS:
+        if rel in document:
+            out[rel] = [ref for ref in document[rel] if ref not in fragments]
+    return out
 
 
 def _deactivate(
@@ -252,7 +278,8 @@ def _publish(op: Operation, state: DIDState, view: LedgerView, index: int, time_
         raise SequenceConflict("status list sequence numbers go up by one")
     _check_status_list_token(p["token"], uri=p["uri"], state=state)
     record = StatusListRecord(p["uri"], op.did, p["sequence"], index, p["token"])
-    return Effect(index, op.op_hash, _advance(state, op, time_ms), status_list=record)
+    # Publications stay out of the DID's chain: its head does not move.
+    return Effect(index, op.op_hash, state, status_list=record)
 
 
 def _check_status_list_token(token: str, *, uri: str, state: DIDState) -> None:
@@ -303,6 +330,8 @@ def replay_did(ops: list[tuple[Operation, int, int]], view: LedgerView | None = 
     ledger = view if view is not None else MemoryLedger()
     state: DIDState | None = None
     for op, index, time_ms in ops:
+        if op.type == STATUS_LIST_PUBLISH:
+            raise UnknownDID("status list publications are not part of a DID's chain")
         if op.type == DID_CREATE:
             state = _create(op, ledger, index=index, time_ms=time_ms).did_state
             continue
@@ -321,5 +350,4 @@ def replay_did(ops: list[tuple[Operation, int, int]], view: LedgerView | None = 
 _RELATIONSHIP_OF = {
     ACCREDITATION_GRANT: "capabilityDelegation",
     ACCREDITATION_REVOKE: "capabilityDelegation",
-    STATUS_LIST_PUBLISH: "assertionMethod",
 }

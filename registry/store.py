@@ -38,9 +38,10 @@ class EntryRow(SQLModel, table=True):
     op_hash: str = Field(unique=True, index=True)
     did: str = Field(index=True)
     op_type: str
-    # Exactly one operation may follow a given previous one: the unique index
-    # turns a lost race into an IntegrityError instead of a fork in a DID chain.
-    prev: str | None = Field(default=None, unique=True)
+    # Exactly one operation may follow a given previous one (and one list
+    # publication carry a given sequence number): the unique index turns a
+    # lost race into an IntegrityError instead of a fork (`Operation.chain_key`).
+    chain_key: str | None = Field(default=None, unique=True)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
@@ -216,7 +217,7 @@ class SqlLedger:
                 op_hash=op.op_hash,
                 did=op.did,
                 op_type=op.type,
-                prev=op.prev,
+                chain_key=op.chain_key,
                 data=data,
             )
         )
@@ -276,7 +277,10 @@ class SqlLedger:
         return list(self._s.exec(stmt))
 
     def entries_of(self, did: str, *, up_to_index: int | None = None) -> list[EntryRow]:
-        stmt = select(EntryRow).where(EntryRow.did == did)
+        """The DID's chain: its operations except status list publications."""
+        stmt = select(EntryRow).where(
+            EntryRow.did == did, EntryRow.op_type != "status_list.publish"
+        )
         if up_to_index is not None:
             stmt = stmt.where(EntryRow.idx <= up_to_index)
         return list(self._s.exec(stmt.order_by(col(EntryRow.idx))))

@@ -405,7 +405,8 @@ def test_forged_cosignature_is_reported(history: History, log_signer: NoteSigner
     (note,) = _notes(entries, log_signer, [10])
     cosigned = Note.parse(_cosigned(note, alpha, beta))
     log_line, alpha_line, beta_line = cosigned.signatures
-    bad = NoteSignature(alpha_line.name, alpha_line.key_id, alpha_line.signature[:-1] + b"\0")
+    flipped = alpha_line.signature[:-1] + bytes([alpha_line.signature[-1] ^ 0x01])
+    bad = NoteSignature(alpha_line.name, alpha_line.key_id, flipped)
     forged = Note(cosigned.unverified_text, (log_line, bad, beta_line)).to_text()
     policy = WitnessPolicy([alpha.verifier(), beta.verifier()], quorum=1)
     report = _audit(entries, [forged], log_signer, policy=policy)
@@ -556,8 +557,11 @@ def test_http_audit_catches_an_entry_rewritten_in_the_database(registry: Registr
     mismatched = [v.size for v in report.violations if v.code == "audit.root_mismatch"]
     assert mismatched and all(s is not None and s > 3 for s in mismatched)
     assert report.largest_verified_size is None or report.largest_verified_size <= 3
-    # The swapped-out operation is missing, so the DID's next one no longer chains.
-    assert ("ledger.prev_mismatch", "entry 4") in [(v.code, v.where) for v in report.violations]
+    # The swapped-out publication (sequence 1) is missing, so the list's next
+    # publication no longer follows on.
+    assert ("ledger.status_list_sequence", "entry 5") in [
+        (v.code, v.where) for v in report.violations
+    ]
     assert report.entries == size
 
 

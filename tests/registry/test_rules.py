@@ -68,12 +68,14 @@ def root(chain: Chain) -> Keyring:
     return chain.new_did()
 
 
-def _status_token(keyring: Keyring, uri: str, *, kid: str | None = None) -> str:
+def _status_token(
+    keyring: Keyring, uri: str, *, kid: str | None = None, iat: int = 1_700_000_000
+) -> str:
     return build_status_list_token(
         StatusList.new(1024, 1),
         key=keyring.signing_key(),
         uri=uri,
-        iat=1_700_000_000,
+        iat=iat,
         kid=kid or keyring.signing_kid,
     )
 
@@ -224,7 +226,45 @@ def test_compromised_key_is_marked_and_dropped(chain: Chain, root: Keyring) -> N
 
 def test_marking_an_unknown_key_compromised_is_refused(chain: Chain, root: Keyring) -> None:
     op = _update(root, root.update_keys[0], compromised=["#never"])
-    assert chain.refuse(op) == "ledger.did_unknown"
+    assert chain.refuse(op) == "ledger.verification_method_unknown"
+
+
+def test_compromised_key_never_comes_back(chain: Chain, root: Keyring) -> None:
+    # Marked compromised without a new document: it leaves the document at once.
+    state = chain.append(_update(root, root.update_keys[0], compromised=["#key-1"])).did_state
+    assert state.active_key("#key-1", "assertionMethod") is None
+    assert all(vm["id"] != "#key-1" for vm in state.document.get("verificationMethod", []))
+    root = root.with_head(state.head)
+    # Putting it back, under its own fragment or another, is refused.
+    old_vm = root.document["verificationMethod"][0]
+    for fragment in ("#key-1", "#key-9"):
+        doc = {
+            "verificationMethod": [{**old_vm, "id": fragment}],
+            "assertionMethod": [fragment],
+        }
+        op = _update(root, root.update_keys[0], document=doc)
+        assert chain.refuse(op) == "ledger.key_compromised"
+    # A later update without a document does not revive it either.
+    state = chain.append(
+        _update(root, root.update_keys[0], document={"verificationMethod": []})
+    ).did_state
+    assert [r.compromised for r in state.keys if r.fragment == "#key-1"] == [True]
+
+
+def test_compromised_key_cannot_sign_operations(chain: Chain, root: Keyring) -> None:
+    agency = chain.new_did()
+    root2 = root.with_head(
+        chain.append(_update(root, root.update_keys[0], compromised=["#key-1"])).did_state.head
+    )
+    _, op = authoring.grant(
+        root2,
+        subject=agency.did,
+        role="issuer",
+        credential_types=["civil"],
+        valid_from=0,
+        valid_until=FOREVER,
+    )
+    assert chain.refuse(op) == "ledger.operation_not_authorized"
 
 
 # --- did.deactivate --------------------------------------------------------------------
@@ -365,12 +405,35 @@ def test_accredited_issuer_publishes_in_sequence(chain: Chain, root: Keyring) ->
     agency, op = authoring.publish_status_list(
         agency, uri=uri, sequence=1, token=_status_token(agency, uri)
     )
-    record = chain.append(op).status_list
+    effect = chain.append(op)
+    record = effect.status_list
     assert record is not None and record.sequence == 1 and record.issuer == agency.did
+    # Publications are ordered by sequence and stay out of the DID's chain.
+    assert effect.did_state.head == agency.head
     _, skipped = authoring.publish_status_list(
         agency, uri=uri, sequence=3, token=_status_token(agency, uri)
     )
     assert chain.refuse(skipped) == "ledger.status_list_sequence"
+    _, again = authoring.publish_status_list(
+        agency, uri=uri, sequence=1, token=_status_token(agency, uri, iat=1_700_000_001)
+    )
+    assert chain.refuse(again) == "ledger.status_list_sequence"
+
+
+def test_another_issuer_cannot_take_over_a_list(chain: Chain, root: Keyring) -> None:
+    first, second = chain.new_did(), chain.new_did()
+    root = _accredit(chain, root, first)
+    _accredit(chain, root, second)
+    uri = "https://civil.example/status/1"
+    chain.append(
+        authoring.publish_status_list(first, uri=uri, sequence=1, token=_status_token(first, uri))[
+            1
+        ]
+    )
+    _, op = authoring.publish_status_list(
+        second, uri=uri, sequence=2, token=_status_token(second, uri)
+    )
+    assert chain.refuse(op) == "ledger.operation_not_authorized"
 
 
 def test_unaccredited_issuer_cannot_publish(chain: Chain, root: Keyring) -> None:
@@ -419,7 +482,8 @@ def test_replay_of_one_chain_gives_the_same_state(chain: Chain, root: Keyring) -
     agency, op = authoring.rotate(agency, compromised=True)
     chain.append(op)
     for did in (root.did, agency.did):
-        assert replay_did(chain.history[did]) == chain.ledger.dids[did]
+        own_chain = [h for h in chain.history[did] if h[0].type != "status_list.publish"]
+        assert replay_did(own_chain) == chain.ledger.dids[did]
 
 
 def test_replay_refuses_a_broken_chain(chain: Chain, root: Keyring) -> None:

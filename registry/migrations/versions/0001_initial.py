@@ -23,10 +23,10 @@ def upgrade() -> None:
         sa.Column("op_hash", sa.String(), nullable=False),
         sa.Column("did", sa.String(), nullable=False),
         sa.Column("op_type", sa.String(), nullable=False),
-        sa.Column("prev", sa.String(), nullable=True),
+        sa.Column("chain_key", sa.String(), nullable=True),
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("idx"),
-        sa.UniqueConstraint("prev"),
+        sa.UniqueConstraint("chain_key"),
     )
     op.create_index("ix_registry_entry_did", "registry_entry", ["did"])
     op.create_index("ix_registry_entry_op_hash", "registry_entry", ["op_hash"], unique=True)

@@ -1,0 +1,315 @@
+"""The issuer's tables (SQLModel) and the repository over them. The caller owns the transaction.
+
+What is kept (issue 4 item 6, ARCHITECTURE "Credentials"): agencies and their
+sealed keys; OAuth clients (secrets hashed); access tokens, pre-authorized
+codes, transaction codes and nonces as SHA-256 hashes only; offers, whose
+sealed claim values are deleted once the offer is redeemed or expires; per
+credential only id, type, status list index, batch, validity and a salted
+hash of the subject's identifier; an append-only audit table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint, delete, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, col, func, select
+
+from registry.store import make_engine
+
+__all__ = [
+    "AgencyRow",
+    "AuditRow",
+    "ClientRow",
+    "CredentialRow",
+    "ISSUER_TABLES",
+    "IssuerStore",
+    "NonceRow",
+    "OfferRow",
+    "StatusListRow",
+    "TokenRow",
+    "make_engine",
+]
+
+
+def _big(*, nullable: bool = False, **kw: Any) -> Any:
+    return Field(sa_column=Column(BigInteger, nullable=nullable, **kw))
+
+
+class AgencyRow(SQLModel, table=True):
+    __tablename__ = "issuer_agency"
+
+    slug: str = Field(primary_key=True)
+    name: str
+    did: str = Field(unique=True)
+    keyring: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # sealed
+    subject_salt: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # sealed
+    credential_types: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
+    created_at: int = _big()
+
+    def type_ids(self) -> list[str]:
+        value: list[str] = json.loads(self.credential_types)
+        return value
+
+
+class ClientRow(SQLModel, table=True):
+    __tablename__ = "issuer_client"
+
+    client_id: str = Field(primary_key=True)
+    agency: str = Field(index=True)
+    secret_hash: str
+    scopes: str  # space-separated (RFC 6749 §3.3)
+    created_at: int = _big()
+
+
+class TokenRow(SQLModel, table=True):
+    __tablename__ = "issuer_token"
+
+    token_hash: str = Field(primary_key=True)
+    kind: str  # "agency" (client credentials) or "wallet" (pre-authorized code)
+    agency: str = Field(index=True)
+    client_id: str | None = None
+    offer_id: str | None = None
+    scopes: str = ""
+    expires_at: int = _big()
+
+
+class OfferRow(SQLModel, table=True):
+    __tablename__ = "issuer_offer"
+
+    id: str = Field(primary_key=True)
+    agency: str = Field(index=True)
+    configuration_id: str
+    claims: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    code_hash: str = Field(unique=True)
+    tx_code_hash: str | None = None
+    tx_attempts: int = 0
+    state: str = "pending"  # pending -> redeemed -> issued; or locked / expired
+    subject_hash: str = Field(index=True)
+    created_at: int = _big()
+    expires_at: int = _big()
+    import_key: str | None = Field(default=None, unique=True)
+
+
+class NonceRow(SQLModel, table=True):
+    __tablename__ = "issuer_nonce"
+
+    nonce_hash: str = Field(primary_key=True)
+    expires_at: int = _big()
+
+
+class StatusListRow(SQLModel, table=True):
+    __tablename__ = "issuer_status_list"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agency: str = Field(index=True)
+    uri: str = Field(unique=True)
+    size: int = _big()
+    bits: int
+    allocated: int = _big()
+    dirty: bool = True
+    sequence: int = 0  # of the last publication on the ledger
+    token: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    token_iat: int | None = _big(nullable=True)
+
+
+class CredentialRow(SQLModel, table=True):
+    __tablename__ = "issuer_credential"
+    __table_args__ = (UniqueConstraint("list_id", "idx", name="uq_issuer_credential_slot"),)
+
+    id: str = Field(primary_key=True)
+    agency: str = Field(index=True)
+    offer_id: str = Field(index=True)
+    batch_id: str = Field(index=True)
+    configuration_id: str
+    list_id: int
+    idx: int = _big()
+    status: int = 0
+    subject_hash: str = Field(index=True)
+    issued_at: int = _big()
+    expires_at: int = _big()
+
+
+class AuditRow(SQLModel, table=True):
+    __tablename__ = "issuer_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: int = _big()
+    agency: str = Field(index=True)
+    actor: str
+    action: str
+    target: str | None = None
+
+
+ISSUER_TABLES = [
+    SQLModel.metadata.tables[t.__tablename__]
+    for t in (
+        AgencyRow,
+        ClientRow,
+        TokenRow,
+        OfferRow,
+        NonceRow,
+        StatusListRow,
+        CredentialRow,
+        AuditRow,
+    )
+]
+
+
+def create_tables(engine: Engine) -> None:
+    """For tests of the repository alone; services use the Alembic migrations."""
+    SQLModel.metadata.create_all(engine, tables=ISSUER_TABLES)
+
+
+class IssuerStore:
+    """Reads and writes through the session it is given; never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- agencies and clients ---------------------------------------------------------
+
+    def agency(self, slug: str) -> AgencyRow | None:
+        return self.session.get(AgencyRow, slug)
+
+    def agencies(self) -> list[AgencyRow]:
+        return list(self.session.exec(select(AgencyRow).order_by(col(AgencyRow.slug))))
+
+    def add(self, row: SQLModel) -> None:
+        self.session.add(row)
+
+    def client(self, client_id: str) -> ClientRow | None:
+        return self.session.get(ClientRow, client_id)
+
+    def lock_agency(self, slug: str) -> AgencyRow | None:
+        """The agency row, locked until the transaction ends (serialises ledger writes)."""
+        stmt = select(AgencyRow).where(AgencyRow.slug == slug).with_for_update()
+        return self.session.exec(stmt).first()
+
+    # --- tokens and nonces ------------------------------------------------------------
+
+    def token(self, token_hash: str) -> TokenRow | None:
+        return self.session.get(TokenRow, token_hash)
+
+    def consume_nonce(self, nonce_hash: str, *, now: int) -> bool:
+        """Delete a live nonce; True iff it existed and had not expired (single use)."""
+        result = self.session.execute(
+            delete(NonceRow).where(
+                col(NonceRow.nonce_hash) == nonce_hash, col(NonceRow.expires_at) > now
+            )
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    def purge_expired(self, *, now: int) -> None:
+        self.session.execute(delete(NonceRow).where(col(NonceRow.expires_at) <= now))
+        self.session.execute(delete(TokenRow).where(col(TokenRow.expires_at) <= now))
+        # Claim values of offers nobody redeemed in time (issue 4 item 6).
+        self.session.execute(
+            update(OfferRow)
+            .where(col(OfferRow.expires_at) <= now, col(OfferRow.state) == "pending")
+            .values(state="expired", claims=None)
+        )
+
+    # --- offers -----------------------------------------------------------------------
+
+    def offer(self, offer_id: str) -> OfferRow | None:
+        return self.session.get(OfferRow, offer_id)
+
+    def offer_by_code(self, code_hash: str, *, for_update: bool = False) -> OfferRow | None:
+        stmt = select(OfferRow).where(OfferRow.code_hash == code_hash)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.exec(stmt).first()
+
+    def offer_by_import_key(self, key: str) -> OfferRow | None:
+        return self.session.exec(select(OfferRow).where(OfferRow.import_key == key)).first()
+
+    def offer_for_update(self, offer_id: str) -> OfferRow | None:
+        stmt = select(OfferRow).where(OfferRow.id == offer_id).with_for_update()
+        return self.session.exec(stmt).first()
+
+    # --- status lists and credentials -------------------------------------------------
+
+    def open_status_list(self, agency: str, *, capacity: int) -> StatusListRow | None:
+        stmt = (
+            select(StatusListRow)
+            .where(StatusListRow.agency == agency, col(StatusListRow.allocated) < capacity)
+            .order_by(col(StatusListRow.id))
+            .with_for_update()
+        )
+        return self.session.exec(stmt).first()
+
+    def status_lists(self, agency: str | None = None) -> list[StatusListRow]:
+        stmt = select(StatusListRow).order_by(col(StatusListRow.id))
+        if agency is not None:
+            stmt = stmt.where(StatusListRow.agency == agency)
+        return list(self.session.exec(stmt))
+
+    def status_list(self, list_id: int) -> StatusListRow | None:
+        return self.session.get(StatusListRow, list_id)
+
+    def status_list_for_update(self, list_id: int) -> StatusListRow | None:
+        stmt = select(StatusListRow).where(StatusListRow.id == list_id).with_for_update()
+        return self.session.exec(stmt).first()
+
+    def slot_taken(self, list_id: int, idx: int) -> bool:
+        stmt = select(CredentialRow.id).where(
+            CredentialRow.list_id == list_id, CredentialRow.idx == idx
+        )
+        return self.session.exec(stmt).first() is not None
+
+    def statuses(self, list_id: int) -> list[tuple[int, int]]:
+        """(index, status) of every credential in the list whose status is not VALID."""
+        stmt = select(CredentialRow.idx, CredentialRow.status).where(
+            CredentialRow.list_id == list_id, col(CredentialRow.status) != 0
+        )
+        return [(int(i), int(s)) for i, s in self.session.exec(stmt)]
+
+    def credential(self, credential_id: str) -> CredentialRow | None:
+        return self.session.get(CredentialRow, credential_id)
+
+    def batch(self, agency: str, batch_id: str) -> list[CredentialRow]:
+        stmt = (
+            select(CredentialRow)
+            .where(CredentialRow.agency == agency, CredentialRow.batch_id == batch_id)
+            .order_by(col(CredentialRow.id))
+            .with_for_update()
+        )
+        return list(self.session.exec(stmt))
+
+    def credentials(
+        self,
+        agency: str,
+        *,
+        offer_id: str | None = None,
+        subject_hash: str | None = None,
+        limit: int = 1000,
+    ) -> list[CredentialRow]:
+        stmt = select(CredentialRow).where(CredentialRow.agency == agency)
+        if offer_id is not None:
+            stmt = stmt.where(CredentialRow.offer_id == offer_id)
+        if subject_hash is not None:
+            stmt = stmt.where(CredentialRow.subject_hash == subject_hash)
+        stmt = stmt.order_by(col(CredentialRow.issued_at), col(CredentialRow.id)).limit(limit)
+        return list(self.session.exec(stmt))
+
+    # --- audit ------------------------------------------------------------------------
+
+    def audit(self, *, at: int, agency: str, actor: str, action: str, target: str | None) -> None:
+        self.session.add(AuditRow(at=at, agency=agency, actor=actor, action=action, target=target))
+
+    def audit_log(self, agency: str, *, limit: int = 100) -> Sequence[AuditRow]:
+        stmt = (
+            select(AuditRow)
+            .where(AuditRow.agency == agency)
+            .order_by(col(AuditRow.id).desc())
+            .limit(limit)
+        )
+        return list(self.session.exec(stmt))
+
+    def count_credentials(self, agency: str) -> int:
+        stmt = select(func.count()).select_from(CredentialRow).where(CredentialRow.agency == agency)
+        return int(self.session.exec(stmt).one())
