@@ -143,6 +143,14 @@ class SqlLedger:
     def __init__(self, session: Session) -> None:
         self._s = session
         self._root: str | None = None
+        # What this store wrote in the open transaction. Entries, DID states and
+        # tree nodes are written only through `write_entry`, so reads of them
+        # consult these first and then query *without* autoflush: otherwise each
+        # read in a batch flushes the previous entry's rows one statement at a
+        # time, which costs more than everything else an append does.
+        self._ops: set[str] = set()
+        self._did_rows: dict[str, DIDRow | None] = {}
+        self._nodes: dict[tuple[int, int], bytes] = {}
 
     # --- LedgerView -------------------------------------------------------------
 
@@ -152,13 +160,22 @@ class SqlLedger:
             self._root = row.did if row is not None else None
         return self._root
 
+    def _did_row(self, did: str) -> DIDRow | None:
+        if did not in self._did_rows:
+            with self._s.no_autoflush:
+                self._did_rows[did] = self._s.get(DIDRow, did)
+        return self._did_rows[did]
+
     def did_state(self, did: str) -> DIDState | None:
-        row = self._s.get(DIDRow, did)
+        row = self._did_row(did)
         return did_state_from_json(json.loads(row.state)) if row is not None else None
 
     def has_operation(self, op_hash: str) -> bool:
+        if op_hash in self._ops:
+            return True
         stmt = select(EntryRow.idx).where(EntryRow.op_hash == op_hash)
-        return self._s.exec(stmt).first() is not None
+        with self._s.no_autoflush:
+            return self._s.exec(stmt).first() is not None
 
     def accreditation(self, accreditation_id: str) -> Accreditation | None:
         row = self._s.get(AccreditationRow, accreditation_id)
@@ -188,7 +205,10 @@ class SqlLedger:
         return self.meta().size
 
     def node(self, level: int, idx: int) -> bytes:
-        row = self._s.get(NodeRow, (level, idx))
+        if (level, idx) in self._nodes:
+            return self._nodes[(level, idx)]
+        with self._s.no_autoflush:
+            row = self._s.get(NodeRow, (level, idx))
         if row is None:
             raise KeyError((level, idx))
         return row.hash
@@ -221,12 +241,14 @@ class SqlLedger:
                 data=data,
             )
         )
+        self._ops.add(op.op_hash)
         self._add_nodes(entry.index, leaf_hash(data))
         state = effect.did_state
-        row = self._s.get(DIDRow, state.did)
+        row = self._did_row(state.did)
         text = json.dumps(did_state_to_json(state), separators=(",", ":"))
         if row is None:
-            self._s.add(DIDRow(did=state.did, state=text))
+            self._did_rows[state.did] = new_row = DIDRow(did=state.did, state=text)
+            self._s.add(new_row)
         else:
             row.state = text
             self._s.add(row)
@@ -258,14 +280,11 @@ class SqlLedger:
         # covers leaves [i * 2^l, (i + 1) * 2^l).
         level, idx, value = 0, index, leaf
         self._s.add(NodeRow(level=0, idx=index, hash=leaf))
-        pending: dict[tuple[int, int], bytes] = {(0, index): leaf}
+        self._nodes[(0, index)] = leaf
         while idx & 1:
-            left = pending.get((level, idx - 1))
-            if left is None:
-                left = self.node(level, idx - 1)
-            value = node_hash(left, value)
+            value = node_hash(self.node(level, idx - 1), value)
             level, idx = level + 1, idx >> 1
-            pending[(level, idx)] = value
+            self._nodes[(level, idx)] = value
             self._s.add(NodeRow(level=level, idx=idx, hash=value))
 
     def entries(self, start: int, end: int) -> list[EntryRow]:

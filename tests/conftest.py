@@ -84,3 +84,24 @@ def _pg_driver(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+@pytest.fixture
+def engines() -> Iterator[Callable[[str], Any]]:
+    """Make engines with `registry.store.make_engine`; all are disposed after the test.
+
+    Disposing closes pooled connections: PostgreSQL ones left to the garbage
+    collector would warn (and the suite turns warnings into errors).
+    """
+    from registry.store import make_engine
+
+    made: list[Any] = []
+
+    def _make(url: str) -> Any:
+        engine = make_engine(url)
+        made.append(engine)
+        return engine
+
+    yield _make
+    for engine in made:
+        engine.dispose()
