@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -29,6 +30,22 @@ app.add_typer(cli_registry.app, name="registry")
 app.add_typer(cli_witness.app, name="witness")
 
 _state: dict[str, bool] = {"verbose": False}
+
+
+@app.command("up")
+def up(
+    data: Annotated[Path, typer.Option("--data", help="Where the stack keeps its state.")] = Path(
+        ".govid-data"
+    ),
+    port_base: Annotated[
+        int, typer.Option("--port-base", help="First port; services take the next ones.")
+    ] = 8400,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Start the whole stack on SQLite under DATA and print its URLs (Ctrl-C stops it)."""
+    from govid.stack import up as run_stack
+
+    run_stack(data, host=host, port_base=port_base)
 
 
 @app.callback()

@@ -117,6 +117,7 @@ class Ledger:
             size, last_ms = meta.size, meta.last_time_ms
             # Log time never runs backwards, even if the wall clock does.
             now_ms = max(int(self._clock() * 1000), last_ms)
+            store.prefetch([op.op_hash for op in ops], [op.did for op in ops])
             for op in ops:
                 try:
                     effect = check_operation(op, store, index=size, time_ms=now_ms)

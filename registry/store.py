@@ -148,7 +148,8 @@ class SqlLedger:
         # consult these first and then query *without* autoflush: otherwise each
         # read in a batch flushes the previous entry's rows one statement at a
         # time, which costs more than everything else an append does.
-        self._ops: set[str] = set()
+        self._ops: set[str] = set()  # known to be in the log
+        self._absent_ops: set[str] = set()  # known not to be, before this transaction
         self._did_rows: dict[str, DIDRow | None] = {}
         self._nodes: dict[tuple[int, int], bytes] = {}
 
@@ -170,9 +171,29 @@ class SqlLedger:
         row = self._did_row(did)
         return did_state_from_json(json.loads(row.state)) if row is not None else None
 
+    def prefetch(self, op_hashes: Sequence[str], dids: Sequence[str]) -> None:
+        """Read in a few queries what checking a batch reads one by one otherwise:
+        which of `op_hashes` are in the log, and the rows of `dids`."""
+        hashes = sorted(set(op_hashes) - self._ops - self._absent_ops)
+        wanted = sorted({d for d in dids if d not in self._did_rows})
+        with self._s.no_autoflush:
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start : start + 500]
+                stmt = select(EntryRow.op_hash).where(col(EntryRow.op_hash).in_(chunk))
+                present = set(self._s.exec(stmt))
+                self._ops.update(present)
+                self._absent_ops.update(h for h in chunk if h not in present)
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = self._s.exec(select(DIDRow).where(col(DIDRow.did).in_(chunk)))
+                found = {r.did: r for r in rows}
+                self._did_rows.update({d: found.get(d) for d in chunk})
+
     def has_operation(self, op_hash: str) -> bool:
         if op_hash in self._ops:
             return True
+        if op_hash in self._absent_ops:
+            return False
         stmt = select(EntryRow.idx).where(EntryRow.op_hash == op_hash)
         with self._s.no_autoflush:
             return self._s.exec(stmt).first() is not None

@@ -207,6 +207,22 @@ async def status_list(
     return await asyncio.to_thread(ledger.status_list_with_proof, uri, quorum)
 
 
+@router.get("/", tags=["log"])
+async def home(request: Request, ledger: LedgerDep) -> dict[str, Any]:
+    """What this registry is, and where to look next."""
+    return {
+        "service": "govid registry",
+        "origin": ledger.origin,
+        "vkey": request.app.state.vkey,
+        "treeSize": await asyncio.to_thread(ledger.size),
+        "links": {
+            "checkpoint": "/checkpoint",
+            "resolve": "/1.0/identifiers/{did}",
+            "docs": "/docs",
+        },
+    }
+
+
 @router.get("/healthz", tags=["operations"], include_in_schema=False)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}

@@ -6,6 +6,7 @@ services can share one database without their migrations colliding.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +15,9 @@ from sqlalchemy.engine import Engine
 
 VERSION_TABLE = "alembic_version_registry"
 _HERE = Path(__file__).resolve().parent
+# Alembic keeps its running context in module globals: two services migrating
+# at once in one process (`govid up`) must take turns.
+_LOCK = threading.Lock()
 
 
 def alembic_config(
@@ -34,6 +38,7 @@ def upgrade(
     version_table: str = VERSION_TABLE,
 ) -> None:
     """Bring a service's tables to `revision` (idempotent). Defaults: the registry's."""
-    command.upgrade(
-        alembic_config(engine, location=location, version_table=version_table), revision
-    )
+    with _LOCK:
+        command.upgrade(
+            alembic_config(engine, location=location, version_table=version_table), revision
+        )

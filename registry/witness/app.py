@@ -85,6 +85,15 @@ def create_witness_app(
         except GovidError as exc:
             return PlainTextResponse(f"{exc.code}: {exc.message}\n", status_code=status_for(exc))
 
+    @app.get("/")
+    async def home() -> dict[str, object]:
+        return {
+            "service": "govid witness (C2SP tlog-witness)",
+            "vkey": vkey,
+            "logs": sorted(known_logs),
+            "links": {"add-checkpoint": "/add-checkpoint", "docs": "/docs"},
+        }
+
     @app.get("/witness/vkey", response_class=PlainTextResponse)
     async def witness_vkey() -> str:
         return vkey + "\n"

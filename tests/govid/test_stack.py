@@ -1,0 +1,92 @@
+"""`govid up` (what `make run` runs): every printed URL answers; a second run reuses the data."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.processes import GOVID, free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _start(data: Path, port_base: int) -> tuple[subprocess.Popen[str], list[str]]:
+    proc = subprocess.Popen(
+        [*GOVID, "up", "--data", str(data), "--port-base", str(port_base)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "stack description" in line:
+            return proc, lines
+    proc.kill()
+    raise AssertionError("govid up did not print its URLs:\n" + "".join(lines))
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        assert proc.wait(timeout=30) == 0, "Ctrl-C must stop the stack cleanly"
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _wait_ok(url: str) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            response = httpx.get(url, timeout=2.0)
+            if response.status_code == 200:
+                return response
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} does not answer")
+        time.sleep(0.1)
+
+
+def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None:
+    data = tmp_path / "stack"
+    port_base = free_port()
+    if port_base > 60000:
+        port_base -= 1000
+    proc, lines = _start(data, port_base)
+    try:
+        urls = re.findall(r"http://127\.0\.0\.1:\d+[^\s)]*", "".join(lines))
+        assert len(urls) >= 6
+        for url in urls:
+            _wait_ok(url)
+        stack = json.loads((data / "stack.json").read_text())
+        assert stack["registry"] == f"http://127.0.0.1:{port_base}"
+        assert len(stack["witnesses"]) == 2
+        root = _wait_ok(stack["registry"] + "/checkpoint").text
+        assert root.count("\u2014 ") == 3  # the log and both witnesses signed
+    finally:
+        _stop(proc)
+    first_root = json.loads((data / "registry" / "registry.json").read_text())["rootDid"]
+
+    proc, _ = _start(data, port_base)
+    try:
+        _wait_ok(f"http://127.0.0.1:{port_base}/healthz")
+        again = json.loads((data / "registry" / "registry.json").read_text())["rootDid"]
+        assert again == first_root
+    finally:
+        _stop(proc)
