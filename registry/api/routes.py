@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,11 +12,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from did._b64 import b64url_encode
-from did.errors import DIDNotFound, GovidError, InvalidDID, MethodNotSupported
+from did.errors import DIDNotFound, GovidError, InvalidDID, MalformedInput, MethodNotSupported
 from did.http_status import status_for
 from registry.errors import ProofRequestInvalid
 from registry.ledger import Ledger, b64std
-from registry.operation_errors import MalformedOperation, UnknownDID
+from registry.operation_errors import UnknownDID
 from registry.operations import METHOD_PREFIX, Operation
 from registry.sequencer import Sequencer
 
@@ -67,6 +68,7 @@ async def post_operation(
 
 
 _RESOLUTION_ERRORS: dict[str, str] = {
+    "did.resolution_options_invalid": "invalidOptions",
     InvalidDID.code: "invalidDid",
     MethodNotSupported.code: "methodNotSupported",
     UnknownDID.code: "notFound",
@@ -103,17 +105,21 @@ async def resolve(
             "didDocumentMetadata": {},
             "didResolutionMetadata": {"error": error, "errorMessage": exc.message},
         }
-        status = {"invalidDid": 400, "notFound": 404, "methodNotSupported": 501}[error]
+        status = {"invalidDid": 400, "invalidOptions": 400, "notFound": 404}.get(error, 501)
         return JSONResponse(body, status_code=status)
     status = 410 if result["didDocumentMetadata"].get("deactivated") else 200
     return JSONResponse(result, status_code=status, media_type="application/did-resolution+json")
 
 
+class InvalidResolutionOptions(MalformedInput):
+    code = "did.resolution_options_invalid"
+
+
 def _parse_version_id(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or len(text) > 12 or int(text) < 1:
-        raise MalformedOperation("versionId is a positive decimal version number")
+    if re.fullmatch(r"[1-9][0-9]{0,11}", text) is None:
+        raise InvalidResolutionOptions("versionId is a positive decimal version number")
     return int(text)
 
 
@@ -123,9 +129,9 @@ def _parse_version_time(text: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise MalformedOperation("versionTime is an RFC 3339 date-time") from exc
+        raise InvalidResolutionOptions("versionTime is an RFC 3339 date-time") from exc
     if value.tzinfo is None:
-        raise MalformedOperation("versionTime needs a time zone (use Z for UTC)")
+        raise InvalidResolutionOptions("versionTime needs a time zone (use Z for UTC)")
     return value
 
 
