@@ -105,3 +105,14 @@ def engines() -> Iterator[Callable[[str], Any]]:
     yield _make
     for engine in made:
         engine.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema URL. In CI (CI=true) a missing database fails the test."""
+    url = os.environ.get("GOVID_TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("GOVID_TEST_DATABASE_URL is not set in CI", pytrace=False)
+        pytest.skip("set GOVID_TEST_DATABASE_URL to run the PostgreSQL-only tests")
+    yield from _fresh_postgres_schema(url)

@@ -122,6 +122,10 @@ def test_did_life_cycle_through_witnessed_registry(stack: dict[str, object]) -> 
     assert body["didDocumentMetadata"]["deactivated"] is True
     assert "verificationMethod" not in body["didDocument"]
 
+    witnesses = [arg for v in stack["witnesses"] for arg in ("--witness", v)]  # type: ignore[attr-defined]
+    audit = govid("registry", "audit", url, "--log-vkey", str(stack["vkey"]), *witnesses)
+    assert "OK" in audit.stdout and "entries: 5" in audit.stdout
+
 
 def test_resolution_refused_when_witness_policy_unmet(stack: dict[str, object]) -> None:
     url = str(stack["url"])

@@ -7,7 +7,6 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -162,13 +161,6 @@ class _Proxy:
     def close(self) -> None:
         self.cut()
         self.listener.close()
-
-
-@pytest.fixture
-def postgres_url(database_url: str) -> Iterator[str]:
-    if database_url.startswith("sqlite"):
-        pytest.skip("the network fault is a PostgreSQL scenario; SQLite is a local file")
-    yield database_url
 
 
 def test_database_outage_gives_503_then_recovers(tmp_path: Path, postgres_url: str) -> None:
