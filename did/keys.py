@@ -115,6 +115,8 @@ def _fixed(jwk: Mapping[str, object], name: str, size: int) -> bytes:
 
 
 def _curve_of_jwk(jwk: Mapping[str, object]) -> _Curve:
+    if not isinstance(jwk, Mapping):
+        raise InvalidKey("a JWK is a JSON object")
     kty = jwk.get("kty")
     crv = jwk.get("crv")
     if kty == "OKP" and crv == "Ed25519":

@@ -44,7 +44,7 @@ class LogEntry:
             raise MalformedOperation("the log entry is too large")
         try:
             obj = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise MalformedOperation("the log entry is not JSON") from exc
         if not isinstance(obj, dict) or set(obj) != {"index", "operation", "time", "v"}:
             raise MalformedOperation("the log entry has the wrong members")

@@ -181,7 +181,7 @@ class Operation:
             raise MalformedOperation(f"the operation's JWS 'typ' must be {OPERATION_TYP!r}")
         try:
             payload = json.loads(jws.payload)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise MalformedOperation("the operation's payload is not JSON") from exc
         if not isinstance(payload, dict):
             raise MalformedOperation("the operation's payload must be a JSON object")

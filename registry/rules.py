@@ -28,6 +28,7 @@ from registry.operation_errors import (
     CompromisedKeyReused,
     DIDIsDeactivated,
     DuplicateOperation,
+    EntryInvalid,
     OperationNotAuthorized,
     OperationSignatureInvalid,
     PrevMismatch,
@@ -133,6 +134,10 @@ def _update(op: Operation, state: DIDState, view: LedgerView, index: int, time_m
         update_keys, commitment = revealed, rotation["nextUpdateCommitment"]
     elif op.kid not in state.update_keys:
         raise OperationNotAuthorized("a did.update is signed by a current update key")
+    compromised_keys = {r.multikey for r in state.keys if r.compromised}
+    if op.kid in compromised_keys or compromised_keys & set(update_keys):
+        # A key burnt as a document key is burnt as an update key too.
+        raise CompromisedKeyReused("a compromised key cannot sign or become an update key")
     _verify(op, op.kid)
 
     fragments = set(p.get("compromised", ()))
@@ -331,7 +336,7 @@ def replay_did(ops: list[tuple[Operation, int, int]], view: LedgerView | None = 
     state: DIDState | None = None
     for op, index, time_ms in ops:
         if op.type == STATUS_LIST_PUBLISH:
-            raise UnknownDID("status list publications are not part of a DID's chain")
+            raise EntryInvalid("status list publications are not part of a DID's chain")
         if op.type == DID_CREATE:
             state = _create(op, ledger, index=index, time_ms=time_ms).did_state
             continue
