@@ -211,7 +211,9 @@ def _claim(obj: object) -> ClaimQuery:
     return ClaimQuery(tuple(path), claim_id, vals)
 
 
-def _claim_sets(value: object, claims: tuple[ClaimQuery, ...] | None) -> tuple[tuple[str, ...], ...]:
+def _claim_sets(
+    value: object, claims: tuple[ClaimQuery, ...] | None
+) -> tuple[tuple[str, ...], ...]:
     if claims is None:
         raise QueryInvalid("'claim_sets' needs 'claims'")  # §6.1
     ids = {c.id for c in claims}
@@ -252,8 +254,6 @@ def _credential_set(obj: object, ids: set[str]) -> CredentialSetQuery:
 # --- matching -------------------------------------------------------------------------
 
 
-
-
 def _select(node: Any, path: Sequence[PathElement]) -> list[tuple[tuple[str | int, ...], Any]]:
     """§7.2 claims path pointer processing: every (concrete path, value) selected."""
     selected: list[tuple[tuple[str | int, ...], Any]] = [((), node)]
@@ -272,7 +272,9 @@ def _select(node: Any, path: Sequence[PathElement]) -> list[tuple[tuple[str | in
     return selected
 
 
-def _matches(query: ClaimQuery, claims: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], Any]]:
+def _matches(
+    query: ClaimQuery, claims: Mapping[str, Any]
+) -> list[tuple[tuple[str | int, ...], Any]]:
     found = _select(claims, query.path)
     if query.values is not None:
         # §6.4.2: type and value must both match (a JSON true is not the integer 1).
@@ -352,5 +354,3 @@ def check_credential_sets(query: DCQLQuery, present: set[str]) -> None:
     for cset in query.credential_sets:
         if cset.required and not any(set(option) <= present for option in cset.options):
             raise ClaimsNotSatisfied("a required set of credentials was not presented")
-
-

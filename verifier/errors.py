@@ -1,31 +1,31 @@
 """The verifier's own error leaves, under the families of `did.errors`.
 
-    GovidError
-    ├── MalformedInput
-    │   ├── QueryInvalid                 dcql.query_invalid
-    │   ├── TemplateUnknown              verifier.template_unknown
-    │   ├── VPTokenMalformed             vp_token.malformed
-    │   └── OfflinePresentationMalformed offline.malformed
-    ├── VerificationFailed
-    │   ├── IssuerKeyCompromised         issuer_key.compromised
-    │   ├── IssuerKeyNotValidAtIssuance  issuer_key.not_valid_at_issuance
-    │   ├── IssuerKeyUnknown             issuer_key.unknown
-    │   ├── IssuerNotAccredited          accreditation.missing
-    │   ├── CredentialTypeNotAccepted    policy.vct_not_accepted
-    │   ├── StatusMissing                status.missing
-    │   ├── StatusListForeign            status_list.foreign
-    │   ├── LedgerEvidenceMismatch       ledger.evidence_mismatch
-    │   ├── ClaimsNotSatisfied           dcql.claims_not_satisfied
-    │   ├── CredentialTypeMismatch       dcql.vct_mismatch
-    │   └── ResponseMismatch             vp_token.mismatch
-    ├── NotFound
-    │   └── SessionNotFound              presentation_request.not_found
-    ├── Conflict
-    │   └── SessionAlreadyUsed           presentation_request.used
-    ├── Unauthorized
-    │   └── ClientAuthenticationFailed   oauth.invalid_client
-    └── Unavailable
-        └── EvidenceUnavailable          ledger.evidence_unavailable
+GovidError
+├── MalformedInput
+│   ├── QueryInvalid                 dcql.query_invalid
+│   ├── TemplateUnknown              verifier.template_unknown
+│   ├── VPTokenMalformed             vp_token.malformed
+│   └── OfflinePresentationMalformed offline.malformed
+├── VerificationFailed
+│   ├── IssuerKeyCompromised         issuer_key.compromised
+│   ├── IssuerKeyNotValidAtIssuance  issuer_key.not_valid_at_issuance
+│   ├── IssuerKeyUnknown             issuer_key.unknown
+│   ├── IssuerNotAccredited          accreditation.missing
+│   ├── CredentialTypeNotAccepted    policy.vct_not_accepted
+│   ├── StatusMissing                status.missing
+│   ├── StatusListForeign            status_list.foreign
+│   ├── LedgerEvidenceMismatch       ledger.evidence_mismatch
+│   ├── ClaimsNotSatisfied           dcql.claims_not_satisfied
+│   ├── CredentialTypeMismatch       dcql.vct_mismatch
+│   └── ResponseMismatch             vp_token.mismatch
+├── NotFound
+│   └── SessionNotFound              presentation_request.not_found
+├── Conflict
+│   └── SessionAlreadyUsed           presentation_request.used
+├── Unauthorized
+│   └── ClientAuthenticationFailed   oauth.invalid_client
+└── Unavailable
+    └── EvidenceUnavailable          ledger.evidence_unavailable
 """
 
 from __future__ import annotations

@@ -137,6 +137,11 @@ class CachingLookups:
         self._cache = OrderedDict()
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if self._fetch and callable(close):
+            close()
+
     def offline(self) -> CachingLookups:
         """A view of the same cache that never fetches (offline presentations)."""
         view = CachingLookups(
@@ -178,11 +183,12 @@ class CachingLookups:
             if cached is not None and age is not None and age <= self._stale:
                 kept: T = cached[1]
                 return kept
-            raise EvidenceUnavailable("the registry cannot be reached and no copy is fresh") from exc
+            raise EvidenceUnavailable(
+                "the registry cannot be reached and no copy is fresh"
+            ) from exc
         with self._lock:
             self._cache[key] = (now, value)
             self._cache.move_to_end(key)
             while len(self._cache) > self._max:
                 self._cache.popitem(last=False)
         return value
-

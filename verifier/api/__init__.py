@@ -1,0 +1,1 @@
+"""The verifier's HTTP adapter: routers, request models, one error mapping."""

@@ -1,0 +1,29 @@
+"""The verifier's FastAPI application: wiring only."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from registry.api.limits import BodySizeLimit
+from verifier.api.counter import router as counter_router
+from verifier.api.errors import install_error_handlers
+from verifier.api.routes import MAX_BODY_BYTES, router
+from verifier.migrations import upgrade
+from verifier.service import VerifierContext
+
+
+def create_app(context: VerifierContext, *, migrate: bool = True) -> FastAPI:
+    """Build the verifier app around a `VerifierContext` (see `verifier.settings`)."""
+    if migrate:
+        upgrade(context.engine)
+    app = FastAPI(
+        title="govid verifier",
+        version="1.0",
+        summary="Verifies SD-JWT VC presentations for service counters (OpenID4VP 1.0).",
+    )
+    app.state.context = context
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    install_error_handlers(app)
+    app.include_router(router)
+    app.include_router(counter_router)
+    return app

@@ -1,0 +1,173 @@
+"""The verifier's routes: parse, call one `VerifierContext` function, shape the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Header, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from verifier.errors import ClientAuthenticationFailed
+from verifier.service import VerifierContext
+
+router = APIRouter()
+MAX_BODY_BYTES = 256 * 1024
+
+
+def get_context(request: Request) -> VerifierContext:
+    ctx: VerifierContext = request.app.state.context
+    return ctx
+
+
+ContextDep = Annotated[VerifierContext, Depends(get_context)]
+
+
+def get_client(
+    ctx: ContextDep, authorization: Annotated[str | None, Header()] = None
+) -> str | None:
+    """The authenticated counter or system (OAuth 2.0 bearer token, RFC 6750)."""
+    bearer = None
+    if authorization is not None:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value:
+            raise ClientAuthenticationFailed("use a Bearer access token")
+        bearer = value.strip()
+    return ctx.authenticate(bearer)
+
+
+ClientDep = Annotated[str | None, Depends(get_client)]
+
+
+# --- OAuth 2.0 -----------------------------------------------------------------------------
+
+
+@router.get("/.well-known/oauth-authorization-server", tags=["oauth"])
+def authorization_server_metadata(ctx: ContextDep) -> dict[str, Any]:
+    """RFC 8414 metadata naming the token endpoint for client credentials."""
+    return {
+        "issuer": ctx.public_url,
+        "token_endpoint": f"{ctx.public_url}/oauth/token",
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "response_types_supported": [],
+    }
+
+
+@router.post("/oauth/token", tags=["oauth"])
+async def token(
+    ctx: ContextDep,
+    grant_type: Annotated[str, Form()],
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """RFC 6749 §4.4 client credentials grant."""
+    if grant_type != "client_credentials":
+        body = {"error": "unsupported_grant_type", "error_description": "use client_credentials"}
+        return JSONResponse(body, status_code=400)
+    if authorization is not None and authorization.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(authorization[6:], validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise ClientAuthenticationFailed("the Basic credentials do not decode") from exc
+        client_id, _, client_secret = decoded.partition(":")
+    answer = await asyncio.to_thread(ctx.issue_token, client_id, client_secret)
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+
+
+# --- verification API -------------------------------------------------------------------------
+
+
+class VerifyIn(BaseModel):
+    presentation: str = Field(max_length=1 << 20)
+    aud: str = Field(max_length=2048)
+    nonce: str = Field(max_length=256)
+    template: str | None = Field(default=None, max_length=64)
+    dcql_query: dict[str, Any] | None = None
+    credential_query_id: str | None = Field(default=None, max_length=64)
+
+
+@router.post("/api/verify", tags=["verification"])
+async def verify(body: VerifyIn, ctx: ContextDep, _client: ClientDep) -> dict[str, Any]:
+    """Verify one presentation; the report names every check (a refusal is a 200)."""
+    return await asyncio.to_thread(
+        ctx.verify,
+        presentation=body.presentation,
+        aud=body.aud,
+        nonce=body.nonce,
+        template=body.template,
+        dcql_query=body.dcql_query,
+        credential_query_id=body.credential_query_id,
+    )
+
+
+class RequestIn(BaseModel):
+    template: str | None = Field(default=None, max_length=64)
+    dcql_query: dict[str, Any] | None = None
+
+
+@router.post("/api/presentation-requests", status_code=201, tags=["openid4vp"])
+async def create_request(body: RequestIn, ctx: ContextDep, client: ClientDep) -> dict[str, Any]:
+    """Create an OpenID4VP request from a template or a DCQL query."""
+    return await asyncio.to_thread(
+        ctx.create_request, template=body.template, dcql_query=body.dcql_query, owner=client
+    )
+
+
+@router.post("/api/offline-challenges", status_code=201, tags=["offline"])
+async def create_challenge(body: RequestIn, ctx: ContextDep, client: ClientDep) -> dict[str, Any]:
+    """A challenge (`aud`, `nonce`) for a presentation the wallet will show as a QR."""
+    return await asyncio.to_thread(
+        ctx.create_request,
+        template=body.template,
+        dcql_query=body.dcql_query,
+        owner=client,
+        kind="offline",
+    )
+
+
+class OfflineIn(BaseModel):
+    qr_text: str = Field(max_length=8192)
+
+
+@router.post("/api/offline-challenges/{session_id}/presentation", tags=["offline"])
+async def offline_presentation(
+    session_id: str, body: OfflineIn, ctx: ContextDep, _client: ClientDep
+) -> dict[str, Any]:
+    return await asyncio.to_thread(ctx.verify_offline, session_id=session_id, qr_text=body.qr_text)
+
+
+@router.get("/api/presentation-requests/{session_id}", tags=["openid4vp"])
+async def read_request(session_id: str, ctx: ContextDep, client: ClientDep) -> dict[str, Any]:
+    """`status` (pending, verifying, accepted, refused, expired) and the report."""
+    return await asyncio.to_thread(ctx.read_request, session_id, owner=client)
+
+
+# --- the wallet-facing endpoints (OpenID4VP) ----------------------------------------------------
+
+
+@router.get("/openid4vp/request/{session_id}", tags=["openid4vp"])
+async def request_object(session_id: str, ctx: ContextDep) -> Response:
+    """The signed request object, by reference (RFC 9101 §5.2)."""
+    jwt = await asyncio.to_thread(ctx.request_object, session_id)
+    return Response(
+        jwt, media_type="application/oauth-authz-req+jwt", headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.post("/openid4vp/response", tags=["openid4vp"])
+async def direct_post(
+    ctx: ContextDep,
+    state: Annotated[str | None, Form(max_length=256)] = None,
+    vp_token: Annotated[str | None, Form(max_length=1 << 20)] = None,
+    error: Annotated[str | None, Form(max_length=256)] = None,
+) -> JSONResponse:
+    """The Response URI of `response_mode=direct_post` (OpenID4VP §8.2)."""
+    if error is not None and vp_token is None:
+        return JSONResponse({}, headers={"Cache-Control": "no-store"})  # the wallet declined
+    answer = await asyncio.to_thread(ctx.handle_response, state=state, vp_token=vp_token)
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,333 @@
+"""The verifier's use cases, one function per endpoint: routers call these and nothing else.
+
+`VerifierContext` carries everything that does I/O or varies per deployment
+(database engine, ledger lookups, the verifier's keyring, the clock), so the
+same functions serve the HTTP API, the counter page and tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from did.errors import MalformedInput
+from registry.authoring import Keyring
+from verifier.dcql import DCQLQuery
+from verifier.engine import verify_presentation
+from verifier.errors import (
+    ClientAuthenticationFailed,
+    QueryInvalid,
+    SessionNotFound,
+    VPTokenMalformed,
+)
+from verifier.lookups import CachingLookups, LedgerLookups
+from verifier.offline import decode_offline
+from verifier.openid4vp import (
+    authorization_request_uri,
+    build_request_object,
+    client_id_for,
+    parse_vp_token,
+    verify_vp_token,
+)
+from verifier.policy import TrustPolicy
+from verifier.store import PENDING, AccessTokenRow, SessionRow, SqlSessionStore
+from verifier.templates import template_query
+
+__all__ = ["VerifierContext"]
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def secret_hash(secret: str) -> str:
+    """How client secrets are configured: SHA-256 hex (secrets are long and random)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass
+class VerifierContext:
+    engine: Engine
+    policy: TrustPolicy
+    lookups: LedgerLookups
+    keyring: Keyring
+    public_url: str
+    clock: Callable[[], datetime]
+    vct_base: str = "https://govid.example"
+    request_lifetime: timedelta = timedelta(minutes=5)
+    retention: timedelta | None = None
+    clients: Mapping[str, str] = field(default_factory=dict)  # client_id -> secret_hash
+    token_lifetime: timedelta = timedelta(hours=1)
+
+    @property
+    def client_id(self) -> str:
+        return client_id_for(self.keyring.did)
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    # --- OAuth 2.0 client credentials (RFC 6749 §4.4) ----------------------------------
+
+    @property
+    def auth_required(self) -> bool:
+        return bool(self.clients)
+
+    def issue_token(self, client_id: str | None, client_secret: str | None) -> dict[str, Any]:
+        expected = self.clients.get(client_id or "")
+        given = secret_hash(client_secret or "")
+        if expected is None or not hmac.compare_digest(expected, given):
+            raise ClientAuthenticationFailed("the client could not be authenticated")
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        with self.session() as session, session.begin():
+            SqlSessionStore(session).add_token(
+                AccessTokenRow(
+                    token_hash=secret_hash(token),
+                    client_id=client_id or "",
+                    expires_ms=_ms(now + self.token_lifetime),
+                )
+            )
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": int(self.token_lifetime.total_seconds()),
+        }
+
+    def authenticate(self, bearer: str | None) -> str | None:
+        """The client id behind a bearer token; None when no clients are configured."""
+        if not self.auth_required:
+            return None
+        if not bearer:
+            raise ClientAuthenticationFailed("an access token is required")
+        with self.session() as session:
+            row = SqlSessionStore(session).token(secret_hash(bearer))
+        if row is None or row.expires_ms <= _ms(self.clock()):
+            raise ClientAuthenticationFailed("the access token is unknown or expired")
+        return row.client_id
+
+    # --- POST /api/verify --------------------------------------------------------------
+
+    def verify(
+        self,
+        *,
+        presentation: str,
+        aud: str,
+        nonce: str,
+        template: str | None,
+        dcql_query: object | None,
+        credential_query_id: str | None,
+    ) -> dict[str, Any]:
+        query = self._query(template, dcql_query, required=False)
+        credential = None
+        if query is not None:
+            if credential_query_id is None and len(query.credentials) == 1:
+                credential = query.credentials[0]
+            else:
+                credential = query.credential(credential_query_id or "")
+            if credential is None:
+                raise QueryInvalid("name the Credential Query this presentation answers")
+        report = verify_presentation(
+            presentation,
+            expected_aud=aud,
+            expected_nonce=nonce,
+            query=credential,
+            policy=self.policy,
+            lookups=self.lookups,
+            now=self.clock(),
+        )
+        return report.to_json()
+
+    def _query(
+        self, template: str | None, dcql_query: object | None, *, required: bool
+    ) -> DCQLQuery | None:
+        if template is not None and dcql_query is not None:
+            raise QueryInvalid("give a template or a dcql_query, not both")
+        if template is not None:
+            return template_query(template, vct_base=self.vct_base)
+        if dcql_query is not None:
+            return DCQLQuery.parse(dcql_query)
+        if required:
+            raise QueryInvalid("a template or a dcql_query is required")
+        return None
+
+    # --- OpenID4VP cross-device flow ------------------------------------------------------
+
+    def create_request(
+        self,
+        *,
+        template: str | None,
+        dcql_query: object | None,
+        owner: str | None,
+        kind: str = "openid4vp",
+    ) -> dict[str, Any]:
+        query = self._query(template, dcql_query, required=True)
+        assert query is not None
+        now = self.clock()
+        session_id, state, nonce = (secrets.token_urlsafe(16) for _ in range(3))
+        request_jwt = None
+        if kind == "openid4vp":
+            request_jwt = build_request_object(
+                client_id=self.client_id,
+                response_uri=f"{self.public_url}/openid4vp/response",
+                nonce=nonce,
+                state=state,
+                dcql_query=query,
+                key=self.keyring.signing_key(),
+                kid=self.keyring.signing_kid,
+                now=now,
+                lifetime=self.request_lifetime,
+            )
+        row = SessionRow(
+            id=session_id,
+            state=state,
+            nonce=nonce,
+            kind=kind,
+            owner=owner,
+            client_id=self.client_id,
+            template=template,
+            dcql_query=json.dumps(query.to_json()),
+            request_jwt=request_jwt,
+            status=PENDING,
+            created_ms=_ms(now),
+            expires_ms=_ms(now + self.request_lifetime),
+        )
+        with self.session() as session, session.begin():
+            SqlSessionStore(session).add(row)
+        return self._view(row, include_disclosed=False)
+
+    def request_object(self, session_id: str) -> str:
+        with self.session() as session:
+            row = SqlSessionStore(session).get(session_id)
+        if row.request_jwt is None or row.status != PENDING:
+            raise SessionNotFound("this presentation request is not open")
+        return row.request_jwt
+
+    def _request_uri(self, row: SessionRow) -> str:
+        return f"{self.public_url}/openid4vp/request/{row.id}"
+
+    def _view(self, row: SessionRow, *, include_disclosed: bool) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "id": row.id,
+            "status": row.status,
+            "template": row.template,
+            "expires_at": row.expires_ms // 1000,
+            "report": None if row.report is None else json.loads(row.report),
+        }
+        if row.kind == "openid4vp":
+            view["request_uri"] = self._request_uri(row)
+            view["authorization_request"] = authorization_request_uri(
+                client_id=row.client_id, request_uri=self._request_uri(row)
+            )
+        else:
+            view["challenge"] = {"aud": row.client_id, "nonce": row.nonce}
+        if include_disclosed:
+            view["disclosed"] = None if row.disclosed is None else json.loads(row.disclosed)
+        return view
+
+    def read_request(self, session_id: str, *, owner: str | None) -> dict[str, Any]:
+        """The outcome; disclosed claims are handed out once and then forgotten,
+        unless the deployment keeps them for a retention period."""
+        with self.session() as session, session.begin():
+            store = SqlSessionStore(session)
+            row = store.get(session_id)
+            if owner is not None and row.owner != owner:
+                raise SessionNotFound("no presentation request has this id")
+            if row.status == PENDING and row.expires_ms <= _ms(self.clock()):
+                row.status = "expired"
+            view = self._view(row, include_disclosed=True)
+            if row.disclosed is not None and (
+                row.purge_after_ms is None or row.purge_after_ms <= _ms(self.clock())
+            ):
+                store.forget_disclosed(row.id)
+        return view
+
+    def handle_response(self, *, state: object, vp_token: object) -> dict[str, Any]:
+        """The `direct_post` response endpoint (§8.2).
+
+        Malformed input changes nothing (`vp_token.malformed`, 400); a well-formed
+        response takes the session exactly once, then is verified and recorded.
+        """
+        if not isinstance(state, str) or not state:
+            raise VPTokenMalformed("the response carries no state")
+        with self.session() as session:
+            row = SqlSessionStore(session).by_state(state)
+        query = DCQLQuery.parse(json.loads(row.dcql_query))
+        parsed = parse_vp_token(vp_token, query=query)
+        now = self.clock()
+        with self.session() as session, session.begin():
+            SqlSessionStore(session).claim(row.id, now_ms=_ms(now))
+        try:
+            outcome = verify_vp_token(
+                parsed,
+                query=query,
+                client_id=row.client_id,
+                nonce=row.nonce,
+                policy=self.policy,
+                lookups=self.lookups,
+                now=now,
+            )
+            report, accepted = outcome.to_json(), outcome.accepted
+            disclosed = json.dumps(outcome.disclosed) if accepted else None
+        except MalformedInput as exc:
+            # Taken already: a malformed presentation inside a well-formed token refuses it.
+            report = {"accepted": False, "failed_check": "issuer_signature", "error": exc.code,
+                      "error_description": exc.message, "credentials": {}}  # fmt: skip
+            accepted, disclosed = False, None
+        purge = None if self.retention is None else _ms(now + self.retention)
+        with self.session() as session, session.begin():
+            SqlSessionStore(session).complete(
+                row.id,
+                accepted=accepted,
+                report=json.dumps(report),
+                disclosed=disclosed,
+                now_ms=_ms(now),
+                purge_after_ms=purge,
+            )
+        return {"status": "accepted" if accepted else "refused"}
+
+    # --- offline presentations -------------------------------------------------------------
+
+    def verify_offline(self, *, session_id: str, qr_text: str) -> dict[str, Any]:
+        """A presentation shown as a QR by the wallet, bound to the counter's challenge,
+        verified with cached ledger evidence only."""
+        presentation = decode_offline(qr_text)
+        with self.session() as session:
+            row = SqlSessionStore(session).get(session_id)
+        query = DCQLQuery.parse(json.loads(row.dcql_query))
+        now = self.clock()
+        with self.session() as session, session.begin():
+            SqlSessionStore(session).claim(row.id, now_ms=_ms(now))
+        lookups = (
+            self.lookups.offline() if isinstance(self.lookups, CachingLookups) else self.lookups
+        )
+        report = verify_presentation(
+            presentation,
+            expected_aud=row.client_id,
+            expected_nonce=row.nonce,
+            query=query.credentials[0],
+            policy=self.policy,
+            lookups=lookups,
+            now=now,
+        )
+        body = report.to_json()
+        disclosed = body.pop("disclosed")
+        purge = None if self.retention is None else _ms(now + self.retention)
+        with self.session() as session, session.begin():
+            SqlSessionStore(session).complete(
+                row.id,
+                accepted=report.accepted,
+                report=json.dumps(body),
+                disclosed=json.dumps({query.credentials[0].id: [disclosed]}) if disclosed else None,
+                now_ms=_ms(now),
+                purge_after_ms=purge,
+            )
+        return self.read_request(row.id, owner=None)

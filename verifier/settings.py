@@ -1,0 +1,98 @@
+"""The verifier's settings, from the environment (prefix `GOVID_VERIFIER_`).
+
+A deployment pins the log key, the witnesses and the quorum: the verifier
+never trusts the registry operator alone. `build_context` turns settings
+into the `VerifierContext` the app and the CLI run on.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from registry.authoring import Keyring
+from registry.client import RegistryClient
+from registry.cosignature import WitnessVerifier
+from registry.note import NoteVerifier
+from registry.policy import WitnessPolicy
+from registry.proofs import LedgerTrust
+from registry.store import make_engine
+from verifier.lookups import CachingLookups, RegistryLookups
+from verifier.policy import TrustPolicy
+from verifier.service import VerifierContext
+
+
+class VerifierSettings(BaseSettings):
+    """Validated at start: a bad value stops the service with a clear message."""
+
+    model_config = SettingsConfigDict(env_prefix="GOVID_VERIFIER_", extra="ignore")
+
+    registry_url: str
+    log_vkey: str
+    witness_vkeys: list[str] = Field(min_length=1)
+    quorum: int | None = Field(default=None, ge=1)
+    root_did: str
+    database_url: str = "sqlite:///verifier.db"
+    keyring_file: Path | None = Field(default=None, description="the verifier DID's keyring")
+    public_url: str = "http://127.0.0.1:8403"
+    vct_base: str = "https://govid.example"
+    accepted_vcts: list[str] | None = None
+    clients: dict[str, str] = Field(default_factory=dict, description="id -> sha256 of secret")
+    skew_seconds: int = Field(default=60, ge=0, le=600)
+    kb_max_age_seconds: int = Field(default=300, ge=10, le=3600)
+    status_list_max_age_seconds: int = Field(default=86400, ge=60)
+    max_checkpoint_age_seconds: int | None = Field(default=86400, ge=60)
+    cache_fresh_seconds: int = Field(default=60, ge=0)
+    cache_stale_seconds: int = Field(default=900, ge=0)
+    request_lifetime_seconds: int = Field(default=300, ge=30, le=3600)
+    retention_seconds: int | None = Field(default=None, ge=0)
+
+    def ledger_trust(self) -> LedgerTrust:
+        log = NoteVerifier.from_vkey(self.log_vkey)
+        witnesses = [WitnessVerifier.from_vkey(v) for v in self.witness_vkeys]
+        policy = WitnessPolicy(witnesses, self.quorum or len(witnesses))
+        age = self.max_checkpoint_age_seconds
+        return LedgerTrust(log.name, log, policy, None if age is None else timedelta(seconds=age))
+
+    def policy(self) -> TrustPolicy:
+        return TrustPolicy(
+            root_did=self.root_did,
+            ledger=self.ledger_trust(),
+            accepted_vcts=None if self.accepted_vcts is None else frozenset(self.accepted_vcts),
+            skew=timedelta(seconds=self.skew_seconds),
+            kb_max_age=timedelta(seconds=self.kb_max_age_seconds),
+            status_list_max_age=timedelta(seconds=self.status_list_max_age_seconds),
+        )
+
+    def lookups(self) -> CachingLookups:
+        log = NoteVerifier.from_vkey(self.log_vkey)
+        client = RegistryClient(self.registry_url, trust=LedgerTrust.unsafe_log_only(log.name, log))
+        return CachingLookups(
+            RegistryLookups(client),
+            clock=lambda: datetime.now(UTC),
+            fresh_for=timedelta(seconds=self.cache_fresh_seconds),
+            stale_for=timedelta(seconds=max(self.cache_stale_seconds, self.cache_fresh_seconds)),
+        )
+
+
+def build_context(settings: VerifierSettings) -> VerifierContext:
+    if settings.keyring_file is None:
+        raise ValueError("GOVID_VERIFIER_KEYRING_FILE names the verifier DID's keyring")
+    keyring = Keyring.from_json(json.loads(settings.keyring_file.read_text(encoding="utf-8")))
+    retention = settings.retention_seconds
+    return VerifierContext(
+        engine=make_engine(settings.database_url),
+        policy=settings.policy(),
+        lookups=settings.lookups(),
+        keyring=keyring,
+        public_url=settings.public_url.rstrip("/"),
+        clock=lambda: datetime.now(UTC),
+        vct_base=settings.vct_base,
+        request_lifetime=timedelta(seconds=settings.request_lifetime_seconds),
+        retention=None if retention is None else timedelta(seconds=retention),
+        clients=settings.clients,
+    )
