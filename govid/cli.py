@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from did.errors import GovidError
-from govid import cli_did, cli_registry, cli_sd_jwt, cli_verifier, cli_witness
+from govid import cli_did, cli_issuer, cli_registry, cli_sd_jwt, cli_verifier, cli_witness
 
 app = typer.Typer(
     name="govid",
@@ -29,6 +29,7 @@ app.add_typer(cli_sd_jwt.app, name="sd-jwt")
 app.add_typer(cli_registry.app, name="registry")
 app.add_typer(cli_witness.app, name="witness")
 app.add_typer(cli_verifier.app, name="verifier")
+app.add_typer(cli_issuer.app, name="issuer")
 
 _state: dict[str, bool] = {"verbose": False}
 

@@ -149,7 +149,9 @@ def _birthday(born: date, years: int) -> date:
         return date(born.year + years, 3, 1)
 
 
-def derive_claims(ctype: CredentialType, claims: Mapping[str, Any], *, today: date) -> dict[str, Any]:
+def derive_claims(
+    ctype: CredentialType, claims: Mapping[str, Any], *, today: date
+) -> dict[str, Any]:
     """`claims` plus the derived `age_over_NN` booleans, computed for `today`.
 
     `today` is an argument (the issuance date), not the clock. Call after
@@ -233,9 +235,7 @@ def configuration_metadata(
         "vct": vct,
         "cryptographic_binding_methods_supported": ["jwk"],
         "credential_signing_alg_values_supported": list(signing_algs),
-        "proof_types_supported": {
-            "jwt": {"proof_signing_alg_values_supported": list(proof_algs)}
-        },
+        "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": list(proof_algs)}},
         "credential_metadata": {
             "display": [
                 {

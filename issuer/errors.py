@@ -2,7 +2,10 @@
 
     MalformedInput
     ├── CredentialRequestInvalid   oid4vci.credential_request_invalid
+    │   ├── UnknownCredentialConfiguration  oid4vci.unknown_credential_configuration
+    │   └── UnknownCredentialIdentifier     oid4vci.unknown_credential_identifier
     ├── TokenRequestInvalid        oauth.request_invalid
+    │   └── GrantTypeUnsupported   oauth.grant_type_unsupported
     ├── ImportRowInvalid           issuer.import_row_invalid
     └── KEKInvalid                 issuer.kek_invalid
     VerificationFailed
@@ -62,6 +65,7 @@ __all__ = [
     "CredentialRequestInvalid",
     "CredentialTypeUnknown",
     "GrantInvalid",
+    "GrantTypeUnsupported",
     "ImportRowInvalid",
     "KEKInvalid",
     "NonceInvalid",
@@ -77,6 +81,8 @@ __all__ = [
     "TokenRequestInvalid",
     "TxCodeInvalid",
     "TxCodeLocked",
+    "UnknownCredentialConfiguration",
+    "UnknownCredentialIdentifier",
 ]
 
 
@@ -198,3 +204,15 @@ class ScopeMissing(Forbidden):
 
 class StatusListFull(Unavailable):
     code = "issuer.status_list_full"
+
+
+class GrantTypeUnsupported(TokenRequestInvalid):
+    code = "oauth.grant_type_unsupported"
+
+
+class UnknownCredentialConfiguration(CredentialRequestInvalid):
+    code = "oid4vci.unknown_credential_configuration"
+
+
+class UnknownCredentialIdentifier(CredentialRequestInvalid):
+    code = "oid4vci.unknown_credential_identifier"

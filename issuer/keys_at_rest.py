@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Final
@@ -54,6 +56,16 @@ class KEK:
         if len(raw) != 32:
             raise KEKInvalid("the key-encryption key must be 32 bytes")
         return cls(raw)
+
+    def mac(self, data: bytes) -> str:
+        """A keyed hash (HMAC-SHA-256 under a key derived from the KEK), hex.
+
+        For low-entropy secrets the issuer only compares (transaction codes):
+        unlike a plain hash, a copy of the database does not let anyone try
+        all one million six-digit codes offline.
+        """
+        mac_key = hmac.new(self.key, b"govid-issuer/mac-key/v1", hashlib.sha256).digest()
+        return hmac.new(mac_key, data, hashlib.sha256).hexdigest()
 
     def seal(self, plaintext: bytes, *, aad: bytes) -> bytes:
         nonce = secrets.token_bytes(_NONCE_BYTES)

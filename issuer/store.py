@@ -85,6 +85,7 @@ class OfferRow(SQLModel, table=True):
     configuration_id: str
     claims: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     code_hash: str = Field(unique=True)
+    code_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     tx_code_hash: str | None = None
     tx_attempts: int = 0
     state: str = "pending"  # pending -> redeemed -> issued; or locked / expired
@@ -211,6 +212,11 @@ class IssuerStore:
             update(OfferRow)
             .where(col(OfferRow.expires_at) <= now, col(OfferRow.state) == "pending")
             .values(state="expired", claims=None)
+        )
+        self.session.execute(
+            update(OfferRow)
+            .where(col(OfferRow.expires_at) <= now, col(OfferRow.state) == "redeemed")
+            .values(claims=None)
         )
 
     # --- offers -----------------------------------------------------------------------

@@ -8,13 +8,15 @@ O(log n) rows and nothing is ever recomputed (RFC 9162 §2.1.1).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text, event, tuple_
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, and_, bindparam, event, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+from sqlmodel.sql.expression import Select
 
 from registry.entry import LogEntry
 from registry.merkle import leaf_hash, node_hash
@@ -137,6 +139,23 @@ def create_tables(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine, tables=REGISTRY_TABLES)
 
 
+@functools.lru_cache(maxsize=128)
+def _nodes_statement(count: int) -> Select[int, int, bytes]:
+    """`count` tree nodes by primary key, as an OR of lookups, built once per count.
+
+    Not `(level, idx) IN (VALUES ...)`: SQLite answers a row-value IN list with
+    a full table scan, which made every proof and checkpoint O(n). An OR of
+    key lookups is O(log n) index seeks on SQLite (MULTI-INDEX OR) and on
+    PostgreSQL (BitmapOr); caching the statement keeps its construction off
+    the proof path.
+    """
+    level, idx = col(NodeRow.level), col(NodeRow.idx)
+    match = or_(
+        *(and_(level == bindparam(f"p{k}_l"), idx == bindparam(f"p{k}_i")) for k in range(count))
+    )
+    return select(level, idx, col(NodeRow.hash)).where(match)
+
+
 class SqlLedger:
     """`LedgerView` plus appends, over one session. The caller commits."""
 
@@ -239,10 +258,13 @@ class SqlLedger:
         if not ids:
             return []
         found: dict[tuple[int, int], bytes] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            stmt = select(NodeRow).where(tuple_(col(NodeRow.level), col(NodeRow.idx)).in_(chunk))
-            found.update({(r.level, r.idx): r.hash for r in self._s.exec(stmt)})
+        for start in range(0, len(ids), 100):
+            chunk = ids[start : start + 100]
+            params: dict[str, int] = {}
+            for k, (level, idx) in enumerate(chunk):
+                params[f"p{k}_l"], params[f"p{k}_i"] = level, idx
+            rows = self._s.exec(_nodes_statement(len(chunk)), params=params)
+            found.update({(lv, i): value for lv, i, value in rows})
         missing = [i for i in ids if i not in found]
         if missing:
             raise KeyError(missing[0])

@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.Column("configuration_id", sa.String(), nullable=False),
         sa.Column("claims", sa.LargeBinary(), nullable=True),
         sa.Column("code_hash", sa.String(), nullable=False),
+        sa.Column("code_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("tx_code_hash", sa.String(), nullable=True),
         sa.Column("tx_attempts", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(), nullable=False),

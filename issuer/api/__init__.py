@@ -1,0 +1,1 @@
+"""The issuer's HTTP adapter: FastAPI routers, one error mapping, the app factory."""

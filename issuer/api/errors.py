@@ -1,0 +1,105 @@
+"""The only module of the issuer that knows both govid errors and HTTP.
+
+Protocol endpoints answer with the protocol's vocabulary (RFC 6749 §5.2,
+RFC 6750 §3.1, OpenID4VCI 1.0 §8.3.1.2) in `error`, and keep govid's stable
+code alongside in `govid_error`. Everything else answers govid's own body
+(`did.http_status.error_body`); a claim set failing its schema adds `path`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from did.errors import GovidError
+from did.http_status import error_body, status_for
+from issuer.errors import (
+    AccessTokenInvalid,
+    ClaimsInvalid,
+    ClientInvalid,
+    CredentialRequestDenied,
+    CredentialRequestInvalid,
+    GrantInvalid,
+    GrantTypeUnsupported,
+    NonceInvalid,
+    ProofInvalid,
+    ScopeMissing,
+    TokenRequestInvalid,
+    UnknownCredentialConfiguration,
+    UnknownCredentialIdentifier,
+)
+
+__all__ = ["install_error_handlers", "protocol_error"]
+
+# Most specific first.
+_PROTOCOL: Final[tuple[tuple[type[GovidError], str, int], ...]] = (
+    (GrantTypeUnsupported, "unsupported_grant_type", 400),
+    (TokenRequestInvalid, "invalid_request", 400),
+    (GrantInvalid, "invalid_grant", 400),
+    (ClientInvalid, "invalid_client", 401),
+    (AccessTokenInvalid, "invalid_token", 401),
+    (ScopeMissing, "insufficient_scope", 403),
+    (ProofInvalid, "invalid_proof", 400),
+    (NonceInvalid, "invalid_nonce", 400),
+    (UnknownCredentialConfiguration, "unknown_credential_configuration", 400),
+    (UnknownCredentialIdentifier, "unknown_credential_identifier", 400),
+    (CredentialRequestInvalid, "invalid_credential_request", 400),
+    (CredentialRequestDenied, "credential_request_denied", 400),
+)
+_NO_STORE: Final = {"Cache-Control": "no-store"}
+
+
+def protocol_error(exc: GovidError) -> tuple[str, int] | None:
+    return next(((e, s) for kind, e, s in _PROTOCOL if isinstance(exc, kind)), None)
+
+
+async def _govid_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GovidError)
+    mapped = protocol_error(exc)
+    if mapped is not None:
+        error, status = mapped
+        body = {"error": error, "error_description": exc.message, "govid_error": exc.code}
+        headers = dict(_NO_STORE)
+        if status == 401:
+            scheme = "Basic" if isinstance(exc, ClientInvalid) else "Bearer"
+            headers["WWW-Authenticate"] = f'{scheme} error="{error}"'
+        return JSONResponse(body, status_code=status, headers=headers)
+    payload: dict[str, object] = dict(error_body(exc))
+    if isinstance(exc, ClaimsInvalid):
+        payload["path"] = list(exc.path)
+    return JSONResponse(payload, status_code=status_for(exc), headers=_NO_STORE)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    # FastAPI's default echoes the input back; it may be personal data.
+    assert isinstance(exc, RequestValidationError)
+    where = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()][:5]
+    body = {
+        "error": "request.invalid",
+        "error_description": "the request does not match the API schema",
+        "fields": where,
+    }
+    return JSONResponse(body, status_code=400)
+
+
+async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+    body = {"error": "service.unavailable", "error_description": "the database is unavailable"}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    body = {"error": f"http.{exc.status_code}", "error_description": str(exc.detail)}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GovidError, _govid_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,86 @@
+"""The issuer's settings: environment (`GOVID_ISSUER_*`) over `DIR/issuer.json` over defaults.
+
+`govid issuer init --data DIR` writes `DIR/issuer.json` (no secrets). The
+key-encryption key is only ever read from the environment (`GOVID_ISSUER_KEK`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["CONFIG_FILE", "IssuerSettings", "load_settings"]
+
+CONFIG_FILE = "issuer.json"
+_PREFIX = "GOVID_ISSUER_"
+
+
+class IssuerSettings(BaseSettings):
+    """Validated at start: a bad value stops the service with a clear message."""
+
+    model_config = SettingsConfigDict(env_prefix=_PREFIX, extra="ignore")
+
+    data_dir: Path | None = None
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in DIR")
+    public_url: str = Field(default="http://127.0.0.1:8500", description="base URL, no path")
+    vct_base: str | None = Field(default=None, description="base of vct URLs; public_url")
+    kek: SecretStr | None = Field(default=None, description="32 bytes base64url")
+
+    registry_url: str | None = None
+    registry_log_vkey: str | None = None
+    registry_witness_vkeys: list[str] = Field(default_factory=list)
+    registry_quorum: int | None = Field(default=None, ge=0)
+
+    offer_ttl: int = Field(default=3600, ge=60, le=30 * 86400, description="seconds")
+    wallet_token_ttl: int = Field(default=300, ge=30, le=3600)
+    agency_token_ttl: int = Field(default=3600, ge=60, le=86400)
+    nonce_ttl: int = Field(default=300, ge=30, le=3600)
+    proof_max_age: int = Field(default=300, ge=30, le=3600)
+    tx_code_length: int = Field(default=6, ge=4, le=10)
+    max_tx_code_attempts: int = Field(default=5, ge=1, le=20)
+    batch_size: int = Field(default=10, ge=1, le=100)
+
+    status_list_size: int = Field(default=131_072, ge=131_072)
+    status_list_fill: float = Field(default=0.25, gt=0, le=0.9, description="share allocated")
+    status_token_validity: int = Field(default=86_400, ge=600)
+    status_token_ttl: int = Field(default=300, ge=1)
+    publish_interval: float = Field(default=30.0, ge=0, description="0: only on request")
+    accreditation_cache_ttl: int = Field(default=60, ge=0)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    default_agency: str | None = Field(
+        default=None,
+        description="the agency whose Credential Issuer Identifier is public_url itself",
+    )
+
+    @property
+    def vct_root(self) -> str:
+        return (self.vct_base or self.public_url).rstrip("/")
+
+    @property
+    def base(self) -> str:
+        return self.public_url.rstrip("/")
+
+    def url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        if self.data_dir is None:
+            raise ValueError("set a database URL or a data directory")
+        return f"sqlite:///{(self.data_dir / 'issuer.db').resolve()}"
+
+
+def load_settings(data_dir: Path | None, **overrides: Any) -> IssuerSettings:
+    """Settings for `data_dir`: its `issuer.json`, then the environment, then `overrides`."""
+    values: dict[str, Any] = {}
+    if data_dir is not None and (data_dir / CONFIG_FILE).is_file():
+        values = json.loads((data_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+    # The environment wins over the file: drop file values the environment sets.
+    values = {k: v for k, v in values.items() if f"{_PREFIX}{k.upper()}" not in os.environ}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return IssuerSettings(**values)
