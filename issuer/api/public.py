@@ -60,6 +60,25 @@ def credential_issuer_metadata(slug: str, ctx: Ctx) -> dict[str, Any]:
     )
 
 
+@router.get("/")
+def home(ctx: Ctx) -> dict[str, Any]:
+    """What this issuer is, and where its documents are."""
+    with ctx.session() as session:
+        agencies = [a.slug for a in IssuerStore(session).agencies()]
+    default = ctx.settings.default_agency
+    return {
+        "service": "govid issuer",
+        "agencies": agencies,
+        "credential_issuers": {slug: ctx.issuer_id(slug) for slug in agencies},
+        "links": {
+            "metadata": "/.well-known/openid-credential-issuer"
+            + ("" if default else "/agencies/{slug}"),
+            "agency_page": "/agency",
+            "docs": "/docs",
+        },
+    }
+
+
 @router.get("/.well-known/oauth-authorization-server")
 def oauth_metadata(ctx: Ctx) -> dict[str, Any]:
     return authorization_server_metadata(issuer=ctx.base)

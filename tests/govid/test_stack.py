@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -28,13 +29,15 @@ def _start(data: Path, port_base: int) -> tuple[subprocess.Popen[str], list[str]
     )
     assert proc.stdout is not None
     lines: list[str] = []
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
         lines.append(line)
         if "stack description" in line:
+            # Keep reading: a full pipe would block the stack's next log line.
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
             return proc, lines
     proc.kill()
     raise AssertionError("govid up did not print its URLs:\n" + "".join(lines))
@@ -49,12 +52,12 @@ def _stop(proc: subprocess.Popen[str]) -> None:
             proc.stdout.close()
 
 
-def _wait_ok(url: str) -> httpx.Response:
+def _wait_ok(url: str, *, answers: tuple[int, ...] = (200,)) -> httpx.Response:
     deadline = time.monotonic() + 30
     while True:
         try:
-            response = httpx.get(url, timeout=2.0)
-            if response.status_code == 200:
+            response = httpx.get(url, timeout=5.0)
+            if response.status_code in answers:
                 return response
         except httpx.HTTPError:
             pass
@@ -71,14 +74,44 @@ def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None
     proc, lines = _start(data, port_base)
     try:
         urls = re.findall(r"http://127\.0\.0\.1:\d+[^\s)]*", "".join(lines))
-        assert len(urls) >= 6
+        assert len(urls) >= 16
         for url in urls:
-            _wait_ok(url)
+            # Agency pages ask for the agency's credentials: 401 is an answer.
+            _wait_ok(url, answers=(200, 401) if url.endswith("/agency") else (200,))
         stack = json.loads((data / "stack.json").read_text())
+        assert (data / "stack.json").stat().st_mode & 0o077 == 0, "it holds client secrets"
         assert stack["registry"] == f"http://127.0.0.1:{port_base}"
         assert len(stack["witnesses"]) == 2
+        assert set(stack["issuers"]) == {"civil", "medical", "social"}
+        for issuer in stack["issuers"].values():
+            assert {"url", "client_id", "client_secret"} <= set(issuer)
+        assert {"client_id", "client_secret"} <= set(stack["counter"])
         root = _wait_ok(stack["registry"] + "/checkpoint").text
         assert root.count("\u2014 ") == 3  # the log and both witnesses signed
+
+        # The civil agency's systems can create an offer straight away.
+        civil = stack["issuers"]["civil"]
+        token = httpx.post(
+            civil["url"] + "/token",
+            data={"grant_type": "client_credentials"},
+            auth=(civil["client_id"], civil["client_secret"]),
+        ).json()["access_token"]
+        offer = httpx.post(
+            civil["url"] + "/api/offers",
+            headers={"authorization": f"Bearer {token}"},
+            json={
+                "credential_configuration_id": "civil_identity",
+                "claims": {
+                    "personal_id": "ID-1",
+                    "given_name": "Ana",
+                    "family_name": "Silva",
+                    "birthdate": "1990-01-02",
+                    "nationality": "PT",
+                },
+            },
+            timeout=30,
+        )
+        assert offer.status_code == 201, offer.text
     finally:
         _stop(proc)
     first_root = json.loads((data / "registry" / "registry.json").read_text())["rootDid"]
