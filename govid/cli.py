@@ -15,7 +15,15 @@ from typing import Annotated
 import typer
 
 from did.errors import GovidError
-from govid import cli_did, cli_issuer, cli_registry, cli_sd_jwt, cli_verifier, cli_witness
+from govid import (
+    cli_did,
+    cli_issuer,
+    cli_registry,
+    cli_sd_jwt,
+    cli_verifier,
+    cli_wallet,
+    cli_witness,
+)
 
 app = typer.Typer(
     name="govid",
@@ -30,6 +38,7 @@ app.add_typer(cli_registry.app, name="registry")
 app.add_typer(cli_witness.app, name="witness")
 app.add_typer(cli_verifier.app, name="verifier")
 app.add_typer(cli_issuer.app, name="issuer")
+app.add_typer(cli_wallet.app, name="wallet")
 
 _state: dict[str, bool] = {"verbose": False}
 
@@ -43,11 +52,21 @@ def up(
         int, typer.Option("--port-base", help="First port; services take the next ones.")
     ] = 8400,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    init_only: Annotated[
+        bool, typer.Option("--init-only", help="Bootstrap the data directory, then exit.")
+    ] = False,
+    naming: Annotated[
+        str,
+        typer.Option("--naming", help="local (http://HOST:PORT) or compose (http://SERVICE:PORT)."),
+    ] = "local",
 ) -> None:
     """Start the whole stack on SQLite under DATA and print its URLs (Ctrl-C stops it)."""
+    from did.errors import MalformedInput
     from govid.stack import up as run_stack
 
-    run_stack(data, host=host, port_base=port_base)
+    if naming not in ("local", "compose"):
+        raise MalformedInput("--naming is local or compose")
+    run_stack(data, host=host, port_base=port_base, init_only=init_only, naming=naming)
 
 
 @app.callback()

@@ -86,12 +86,20 @@ def check(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8403,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            envvar="GOVID_VERIFIER_DATA",
+            help="Directory with verifier.json (GOVID_VERIFIER_* variables override it).",
+        ),
+    ] = None,
 ) -> None:
-    """Run the verifier service (settings from GOVID_VERIFIER_* variables)."""
+    """Run the verifier service (settings from DIR/verifier.json and GOVID_VERIFIER_*)."""
     import uvicorn
 
     from verifier.api.app import create_app
-    from verifier.settings import build_context
+    from verifier.settings import build_context, load_settings
 
-    settings = VerifierSettings()  # type: ignore[call-arg]  # from the environment
-    uvicorn.run(create_app(build_context(settings)), host=host, port=port, log_level="info")
+    settings = load_settings(data)
+    uvicorn.run(create_app(build_context(settings)), host=host, port=port, log_level="warning")

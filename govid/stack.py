@@ -1,7 +1,7 @@
-"""`govid up`: the whole stack in one process, on SQLite under one data directory.
+"""`govid up`: the whole stack under one data directory (and compose's bootstrap).
 
-Ports, from `--port-base` N: registry N, witnesses N+1 and N+2, issuers of
-the civil, medical and social agencies N+3..N+5, verifier N+6, wallet N+7.
+Ports, from `--port-base` N: registry N, witnesses N+1 and N+2, issuers of the
+civil, medical and social agencies N+3..N+5, verifier N+6, wallet N+7.
 
 The first run bootstraps, in this order (each step is skipped when its files
 exist, so a second run reuses everything):
@@ -13,10 +13,18 @@ exist, so a second run reuses everything):
    and an OAuth client for the agency's systems;
 3. the counter's verifier DID, accredited as a verifier, and its OAuth client.
 
-Secrets for this development stack (the issuers' key-encryption key, the
-OAuth client secrets) are kept in `DIR/secrets.json` (mode 0600) and repeated
-in `DIR/stack.json` (mode 0600) so scripts can drive the stack; a deployment
-takes them from its secret store instead (docs/operations.md).
+Every service's configuration is written into its own directory
+(`registry/registry.json`, `issuer-civil/issuer.json`, `verifier/verifier.json`,
+...), so the same directory can be served by `govid up` or, one service per
+container, by `compose.yaml` (`govid up --init-only --naming compose`). Only
+URLs differ between the two, and they are rewritten at every start. The
+credential type URLs (`vct`) are fixed at the first bootstrap: accreditations
+on the ledger name them.
+
+Secrets of this development stack (the issuers' key-encryption key, the
+OAuth client secrets) are kept in `DIR/secrets.json` and repeated in
+`DIR/stack.json`, both mode 0600; a deployment takes them from its secret
+store instead (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import secrets
 import signal
 import time
@@ -62,76 +71,81 @@ YEAR = 365 * 86400
 
 
 @dataclass(frozen=True, slots=True)
+class Layout:
+    """Where each service listens and by which URL the others reach it."""
+
+    data: Path
+    host: str = "127.0.0.1"
+    port_base: int = 8400
+    naming: str = "local"  # "local": http://HOST:PORT; "compose": http://SERVICE:PORT
+
+    def port(self, service: str) -> int:
+        order = ["registry", "witness-1", "witness-2"]
+        order += [f"issuer-{slug}" for slug in AGENCIES] + ["verifier", "wallet"]
+        return self.port_base + order.index(service)
+
+    def url(self, service: str) -> str:
+        host = service if self.naming == "compose" else self.host
+        return f"http://{host}:{self.port(service)}"
+
+    def local_url(self, service: str) -> str:
+        return f"http://{self.host}:{self.port(service)}"
+
+
+@dataclass(frozen=True, slots=True)
 class Service:
     name: str
     app: Any
     port: int
 
-    def url(self, host: str) -> str:
-        return f"http://{host}:{self.port}"
+
+def _read(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
-@dataclass(frozen=True, slots=True)
-class Ports:
-    base: int
-
-    @property
-    def registry(self) -> int:
-        return self.base
-
-    def witness(self, i: int) -> int:
-        return self.base + 1 + i
-
-    def issuer(self, slug: str) -> int:
-        return self.base + 3 + list(AGENCIES).index(slug)
-
-    @property
-    def verifier(self) -> int:
-        return self.base + 6
-
-    @property
-    def wallet(self) -> int:
-        return self.base + 7
+def _write(path: Path, value: dict[str, Any]) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
 
 
-# --- step 1: registry and witnesses ------------------------------------------------
+# --- step 1: registry and witnesses -----------------------------------------------
 
 
-def bootstrap_ledger(data: Path, *, host: str, ports: Ports) -> dict[str, Any]:
-    """Create the registry and its witnesses under `data` unless they exist."""
-    registry_dir = data / "registry"
-    path = registry_dir / "registry.json"
+def bootstrap_ledger(layout: Layout) -> dict[str, Any]:
+    """Create the registry and its witnesses unless they exist; point them at `layout`."""
+    data = layout.data
+    path = data / "registry" / "registry.json"
     if not path.exists():
-        info = init_registry(registry_dir)
+        info = init_registry(data / "registry")
         witnesses = []
         for name in WITNESSES:
             log = {"origin": info["origin"], "vkey": info["vkey"]}
-            vkey = init_witness(data / name, name=name, logs=[log])
-            witnesses.append({"name": name, "url": "", "vkey": vkey})
-        config = json.loads(path.read_text(encoding="utf-8"))
+            witnesses.append(
+                {"name": name, "url": "", "vkey": init_witness(data / name, name=name, logs=[log])}
+            )
+        config = _read(path)
         config["witnesses"], config["quorum"] = witnesses, len(witnesses)
-        path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    config = json.loads(path.read_text(encoding="utf-8"))
-    # A second run may use other ports: keep the witness URLs in step.
+        _write(path, config)
+    config = _read(path)
     for i, witness in enumerate(config["witnesses"]):
-        witness["url"] = f"http://{host}:{ports.witness(i)}"
-    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    config["vkey"] = (registry_dir / "log.vkey").read_text(encoding="ascii").strip()
-    return dict(config)
+        witness["url"] = layout.url(f"witness-{i + 1}")
+    _write(path, config)
+    config["vkey"] = (data / "registry" / "log.vkey").read_text(encoding="ascii").strip()
+    return config
 
 
-def ledger_services(data: Path, *, ports: Ports) -> list[Service]:
+def ledger_services(layout: Layout) -> list[Service]:
+    data = layout.data
     out = [
         Service(
             "registry",
             create_registry_app(RegistryConfig(data_dir=data / "registry")),
-            ports.registry,
+            layout.port("registry"),
         )
     ]
     for i, name in enumerate(WITNESSES):
-        out.append(
-            Service(name, create_witness_app(WitnessConfig(data_dir=data / name)), ports.witness(i))
-        )
+        app = create_witness_app(WitnessConfig(data_dir=data / name))
+        out.append(Service(f"witness-{i + 1}", app, layout.port(f"witness-{i + 1}")))
     return out
 
 
@@ -139,57 +153,87 @@ def ledger_services(data: Path, *, ports: Ports) -> list[Service]:
 
 
 def _load_secrets(data: Path) -> dict[str, Any]:
+    """The stack's secrets. A KEK in GOVID_ISSUER_KEK (compose) is used, never stored."""
     path = data / "secrets.json"
+    values: dict[str, Any]
     if path.exists():
-        loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        return loaded
-    from issuer.keys_at_rest import new_kek_text
+        values = _read(path)
+    else:
+        from issuer.keys_at_rest import new_kek_text
 
-    fresh = {"issuer_kek": new_kek_text(), "issuers": {}, "counter": None}
-    write_secret(path, json.dumps(fresh, indent=2) + "\n")
-    return fresh
+        kek = None if os.environ.get("GOVID_ISSUER_KEK") else new_kek_text()
+        values = {"issuer_kek": kek, "issuers": {}, "counter": None}
+        write_secret(path, json.dumps(values, indent=2) + "\n")
+    if os.environ.get("GOVID_ISSUER_KEK"):
+        values["issuer_kek"] = os.environ["GOVID_ISSUER_KEK"]
+    return values
 
 
 def _save_secrets(data: Path, values: dict[str, Any]) -> None:
-    write_secret(data / "secrets.json", json.dumps(values, indent=2) + "\n")
+    stored = dict(values)
+    if os.environ.get("GOVID_ISSUER_KEK"):
+        stored["issuer_kek"] = None  # it lives in the deployment's secret store
+    write_secret(data / "secrets.json", json.dumps(stored, indent=2) + "\n")
 
 
 def _root(data: Path) -> Keyring:
-    return Keyring.from_json(json.loads((data / "registry" / "root-keys.json").read_text()))
+    return Keyring.from_json(_read(data / "registry" / "root-keys.json"))
 
 
 def _save_root(data: Path, root: Keyring) -> None:
     write_secret(data / "registry" / "root-keys.json", root.dumps() + "\n")
 
 
-def _client(ledger: dict[str, Any], registry_url: str) -> RegistryClient:
-    trust = trust_from_options(
-        registry_url,
+def _trust_fields(layout: Layout, ledger: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "registry_url": layout.url("registry"),
+        "registry_log_vkey": ledger["vkey"],
+        "registry_witness_vkeys": [w["vkey"] for w in ledger["witnesses"]],
+        "registry_quorum": ledger["quorum"],
+    }
+
+
+def write_service_configs(layout: Layout, ledger: dict[str, Any]) -> dict[str, Any]:
+    """Write issuer.json and verifier.json with `layout`'s URLs; keep the fixed vct base."""
+    data = layout.data
+    first = data / "issuer-civil" / "issuer.json"
+    vct_base = _read(first)["vct_base"] if first.exists() else layout.url("issuer-civil")
+    for slug in AGENCIES:
+        directory = data / f"issuer-{slug}"
+        directory.mkdir(parents=True, exist_ok=True)
+        config = _read(directory / "issuer.json") if (directory / "issuer.json").exists() else {}
+        # compose gives each agency's issuer its own database (docs/configuration.md).
+        if url := os.environ.get(f"GOVID_STACK_ISSUER_{slug.upper()}_DATABASE_URL"):
+            config["database_url"] = url
+        config.update(
+            public_url=layout.url(f"issuer-{slug}"),
+            vct_base=vct_base,
+            default_agency=slug,
+            publish_interval=5.0,
+            **_trust_fields(layout, ledger),
+        )
+        _write(directory / "issuer.json", config)
+    directory = data / "verifier"
+    directory.mkdir(parents=True, exist_ok=True)
+    verifier = _read(directory / "verifier.json") if (directory / "verifier.json").exists() else {}
+    verifier.update(
+        registry_url=layout.url("registry"),
         log_vkey=ledger["vkey"],
         witness_vkeys=[w["vkey"] for w in ledger["witnesses"]],
         quorum=ledger["quorum"],
+        root_did=ledger["rootDid"],
+        keyring_file="counter-keys.json",
+        public_url=layout.url("verifier"),
+        vct_base=vct_base,
     )
-    return RegistryClient(registry_url, trust=trust)
+    _write(directory / "verifier.json", verifier)
+    return {"vct_base": vct_base}
 
 
-def _issuer_settings(
-    data: Path, slug: str, *, host: str, ports: Ports, ledger: dict[str, Any], kek: str
-) -> Any:
+def _issuer_settings(layout: Layout, slug: str, kek: str, **overrides: Any) -> Any:
     from issuer.settings import load_settings
 
-    registry_url = f"http://{host}:{ports.registry}"
-    return load_settings(
-        data / f"issuer-{slug}",
-        public_url=f"http://{host}:{ports.issuer(slug)}",
-        vct_base=f"http://{host}:{ports.issuer('civil')}",
-        registry_url=registry_url,
-        registry_log_vkey=ledger["vkey"],
-        registry_witness_vkeys=[w["vkey"] for w in ledger["witnesses"]],
-        registry_quorum=ledger["quorum"],
-        kek=kek,
-        default_agency=slug,
-        publish_interval=5.0,
-    )
+    return load_settings(layout.data / f"issuer-{slug}", kek=kek, **overrides)
 
 
 def _wait_until_provable(client: RegistryClient, did: str) -> None:
@@ -205,38 +249,46 @@ def _wait_until_provable(client: RegistryClient, did: str) -> None:
             time.sleep(0.2)
 
 
-def bootstrap_agencies(
-    data: Path, *, host: str, ports: Ports, ledger: dict[str, Any]
-) -> dict[str, Any]:
-    """Create missing agencies and the counter on the running registry; return secrets."""
+def bootstrap_agencies(layout: Layout, ledger: dict[str, Any]) -> dict[str, Any]:
+    """Create missing agencies and the counter on the running ledger; return the secrets.
+
+    Talks to the registry on this machine (`local_url`), whatever the naming.
+    """
     from issuer.agencies import create_agency
     from issuer.api.app import build_context
     from issuer.credential_types import credential_type, vct_for
     from issuer.migrations import upgrade as upgrade_issuer
 
+    data = layout.data
     values = _load_secrets(data)
-    registry_url = f"http://{host}:{ports.registry}"
-    with _client(ledger, registry_url) as client:
+    vct_base = write_service_configs(layout, ledger)["vct_base"]
+    registry_url = layout.local_url("registry")
+    trust = trust_from_options(
+        registry_url,
+        log_vkey=ledger["vkey"],
+        witness_vkeys=[w["vkey"] for w in ledger["witnesses"]],
+        quorum=ledger["quorum"],
+    )
+    now = int(time.time())
+    with RegistryClient(registry_url, trust=trust) as client:
         for slug, (name, types) in AGENCIES.items():
             if slug in values["issuers"]:
                 continue
             settings = _issuer_settings(
-                data, slug, host=host, ports=ports, ledger=ledger, kek=values["issuer_kek"]
+                layout, slug, values["issuer_kek"], registry_url=registry_url
             )
-            (data / f"issuer-{slug}").mkdir(parents=True, exist_ok=True)
             ctx = build_context(settings)
             upgrade_issuer(ctx.engine)
             made = create_agency(ctx, slug=slug, name=name, type_ids=list(types))
             ctx.engine.dispose()
             _wait_until_provable(client, made["did"])
-            vcts = [vct_for(credential_type(t), settings.vct_root) for t in types]
             root, op = authoring.grant(
                 _root(data),
                 subject=made["did"],
                 role="issuer",
-                credential_types=vcts,
-                valid_from=int(time.time()) - 60,
-                valid_until=int(time.time()) + YEAR,
+                credential_types=[vct_for(credential_type(t), vct_base) for t in types],
+                valid_from=now - 60,
+                valid_until=now + YEAR,
             )
             client.submit(op)
             _save_root(data, root)
@@ -248,12 +300,11 @@ def bootstrap_agencies(
             _save_secrets(data, values)
         if values.get("counter") is None:
             keyring, op = authoring.create_did(ledger=ledger["origin"])
-            (data / "verifier").mkdir(parents=True, exist_ok=True)
             write_secret(data / "verifier" / "counter-keys.json", keyring.dumps() + "\n")
             client.submit(op)
             _wait_until_provable(client, keyring.did)
-            all_vcts = [
-                vct_for(credential_type(t), f"http://{host}:{ports.issuer('civil')}")
+            vcts = [
+                vct_for(credential_type(t), vct_base)
                 for _, types in AGENCIES.values()
                 for t in types
             ]
@@ -261,9 +312,9 @@ def bootstrap_agencies(
                 _root(data),
                 subject=keyring.did,
                 role="verifier",
-                credential_types=all_vcts,
-                valid_from=int(time.time()) - 60,
-                valid_until=int(time.time()) + YEAR,
+                credential_types=vcts,
+                valid_from=now - 60,
+                valid_until=now + YEAR,
             )
             client.submit(grant)
             _save_root(data, root)
@@ -273,73 +324,83 @@ def bootstrap_agencies(
                 "client_secret": secrets.token_urlsafe(24),
             }
             _save_secrets(data, values)
+    # The verifier checks counters' secrets by hash; the hash is not a secret.
+    counter = values["counter"]
+    verifier_config = _read(data / "verifier" / "verifier.json")
+    secret_hash = hashlib.sha256(counter["client_secret"].encode()).hexdigest()
+    verifier_config["clients"] = {counter["client_id"]: secret_hash}
+    _write(data / "verifier" / "verifier.json", verifier_config)
     return values
 
 
-def service_apps(
-    data: Path, *, host: str, ports: Ports, ledger: dict[str, Any], values: dict[str, Any]
-) -> list[Service]:
-    from issuer.api.app import build_context
-    from issuer.api.app import create_app as create_issuer_app
-    from verifier.api.app import create_app as create_verifier_app
-    from verifier.settings import VerifierSettings
-    from verifier.settings import build_context as verifier_context
+def bootstrap_wallet(layout: Layout, ledger: dict[str, Any], values: dict[str, Any]) -> None:
+    """A demo citizen wallet pinned to this ledger; its passphrase is a stack secret."""
+    from holder_wallet.settings import CONFIG_FILE, WalletSettings
+    from holder_wallet.wallet import Wallet
 
-    out = []
-    for slug in AGENCIES:
-        settings = _issuer_settings(
-            data, slug, host=host, ports=ports, ledger=ledger, kek=values["issuer_kek"]
-        )
-        out.append(
-            Service(
-                f"issuer-{slug}", create_issuer_app(build_context(settings)), ports.issuer(slug)
-            )
-        )
-    counter = values["counter"]
-    verifier = VerifierSettings(
-        registry_url=f"http://{host}:{ports.registry}",
+    directory = layout.data / "wallet"
+    settings = WalletSettings(
+        dir=directory,
+        registry_url=layout.url("registry"),
         log_vkey=ledger["vkey"],
         witness_vkeys=[w["vkey"] for w in ledger["witnesses"]],
         quorum=ledger["quorum"],
-        root_did=ledger["rootDid"],
-        database_url=f"sqlite:///{(data / 'verifier' / 'verifier.db').resolve()}",
-        keyring_file=data / "verifier" / "counter-keys.json",
-        public_url=f"http://{host}:{ports.verifier}",
-        vct_base=f"http://{host}:{ports.issuer('civil')}",
-        clients={
-            counter["client_id"]: hashlib.sha256(counter["client_secret"].encode()).hexdigest()
-        },
     )
-    out.append(Service("verifier", create_verifier_app(verifier_context(verifier)), ports.verifier))
+    if not (directory / CONFIG_FILE).exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        passphrase = os.environ.get("GOVID_WALLET_PASSPHRASE") or secrets.token_urlsafe(12)
+        with Wallet(settings) as wallet:
+            wallet.init(passphrase)
+        values["wallet"] = {"passphrase": passphrase}
+        _save_secrets(layout.data, values)
+    settings.save_trust()  # the registry's URL follows the layout
+
+
+def service_apps(layout: Layout, values: dict[str, Any]) -> list[Service]:
+    from issuer.api.app import build_context
+    from issuer.api.app import create_app as create_issuer_app
+    from verifier.api.app import create_app as create_verifier_app
+    from verifier.settings import build_context as verifier_context
+    from verifier.settings import load_settings as verifier_settings
+
+    out = []
+    for slug in AGENCIES:
+        ctx = build_context(_issuer_settings(layout, slug, values["issuer_kek"]))
+        out.append(Service(f"issuer-{slug}", create_issuer_app(ctx), layout.port(f"issuer-{slug}")))
+    context = verifier_context(verifier_settings(layout.data / "verifier"))
+    out.append(Service("verifier", create_verifier_app(context), layout.port("verifier")))
+    from holder_wallet.api.app import create_app as create_wallet_app
+    from holder_wallet.settings import WalletSettings
+    from holder_wallet.wallet import Wallet
+
+    wallet = Wallet(WalletSettings.load(dir=layout.data / "wallet"))
+    out.append(Service("wallet", create_wallet_app(wallet), layout.port("wallet")))
     return out
 
 
 def stack_description(
-    services: list[Service], *, host: str, values: dict[str, Any] | None
+    layout: Layout, services: list[Service], values: dict[str, Any]
 ) -> dict[str, Any]:
-    by_name = {s.name: s.url(host) for s in services}
-    description: dict[str, Any] = {
-        "registry": by_name["registry"],
-        "witnesses": [by_name[name] for name in WITNESSES],
+    names = {s.name for s in services}
+    issuers = {
+        slug: {"url": layout.url(f"issuer-{slug}"), **values["issuers"][slug]} for slug in AGENCIES
     }
-    if values is not None:
-        description["verifier"] = by_name.get("verifier")
-        description["wallet"] = by_name.get("wallet")
-        description["issuers"] = {
-            slug: {"url": by_name[f"issuer-{slug}"], **values["issuers"][slug]} for slug in AGENCIES
-        }
-        description["counter"] = dict(values["counter"])
-    description["pages"] = {
-        "wallet": by_name.get("wallet"),
-        "counter": (by_name["verifier"] + "/") if "verifier" in by_name else None,
-        **{
-            f"agency-{slug}": by_name[f"issuer-{slug}"] + "/agency"
-            for slug in AGENCIES
-            if f"issuer-{slug}" in by_name
-        },
+    pages = {
+        "wallet": layout.url("wallet") if "wallet" in names else None,
+        "counter": layout.url("verifier") + "/",
+        **{f"agency-{slug}": layout.url(f"issuer-{slug}") + "/agency" for slug in AGENCIES},
     }
-    description["docs"] = {name: url + "/docs" for name, url in by_name.items()}
-    return description
+    return {
+        "registry": layout.url("registry"),
+        "witnesses": [layout.url("witness-1"), layout.url("witness-2")],
+        "verifier": layout.url("verifier"),
+        "wallet": layout.url("wallet") if "wallet" in names else None,
+        "issuers": issuers,
+        "counter": dict(values["counter"]),
+        "wallet_passphrase": (values.get("wallet") or {}).get("passphrase"),
+        "pages": pages,
+        "docs": {s.name: layout.url(s.name) + "/docs" for s in services},
+    }
 
 
 # --- running -------------------------------------------------------------------------
@@ -354,57 +415,77 @@ async def _start(
             s.app, host=host, port=s.port, log_level="warning", access_log=False
         )
         server = uvicorn.Server(config)
-        task = asyncio.create_task(server.serve())
-        started.append((server, task))
+        started.append((server, asyncio.create_task(server.serve())))
     deadline = time.monotonic() + 60
     while not all(server.started for server, _ in started):
-        failed = [t for _, t in started if t.done()]
-        if failed or time.monotonic() > deadline:
+        if any(t.done() for _, t in started) or time.monotonic() > deadline:
             raise RuntimeError("a service failed to start; see the messages above")
         await asyncio.sleep(0.05)
     return started
 
 
-def _print(services: list[Service], host: str, data: Path, pages: dict[str, Any]) -> None:
-    print("govid is up. Ctrl-C stops it.")
-    for service in services:
-        print(f"  {service.name:<26} {service.url(host)}   (API docs: {service.url(host)}/docs)")
-    for name, url in pages.items():
-        if url:
-            print(f"  page: {name:<20} {url}")
-    print(f"  stack description: {data / 'stack.json'}", flush=True)
-
-
-async def _run(data: Path, host: str, ports: Ports, on_ready: Callable[[], None] | None) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    ledger = bootstrap_ledger(data, host=host, ports=ports)
-    ledger_side = ledger_services(data, ports=ports)
-    # Witnesses first: the registry asks them to cosign as soon as it starts.
-    running = await _start(list(reversed(ledger_side)), host)
-    values = await asyncio.to_thread(
-        bootstrap_agencies, data, host=host, ports=ports, ledger=ledger
-    )
-    apps = service_apps(data, host=host, ports=ports, ledger=ledger, values=values)
-    running += await _start(apps, host)
-    everything = ledger_side + apps
-    description = stack_description(everything, host=host, values=values)
-    write_secret(data / "stack.json", json.dumps(description, indent=2) + "\n")
-    _print(everything, host, data, description["pages"])
-    if on_ready is not None:
-        on_ready()
-    await stop.wait()
+async def _stop(running: list[tuple[uvicorn.Server, asyncio.Task[None]]]) -> None:
     for server, _ in running:
         server.should_exit = True
     await asyncio.gather(*(task for _, task in running), return_exceptions=True)
 
 
-def up(data: Path, *, host: str = "127.0.0.1", port_base: int = 8400) -> None:
-    """Bootstrap if needed, write stack.json, print the URLs, serve until Ctrl-C."""
+def _print(layout: Layout, services: list[Service], description: dict[str, Any]) -> None:
+    print("govid is up. Ctrl-C stops it.")
+    for s in services:
+        url = layout.url(s.name)
+        print(f"  {s.name:<12} {url}   (API docs: {url}/docs)")
+    for name, url in description["pages"].items():
+        if url:
+            print(f"  page: {name:<16} {url}")
+    print(f"  stack description: {layout.data / 'stack.json'}", flush=True)
+
+
+async def _run(layout: Layout, *, init_only: bool, on_ready: Callable[[], None] | None) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # The ledger's own servers listen locally even when bootstrapping for compose.
+    local = Layout(layout.data, layout.host, layout.port_base, "local")
+    ledger = bootstrap_ledger(local)
+    write_service_configs(layout, ledger)  # fixes the vct base under the final names
+    ledger_side = ledger_services(local)
+    # Witnesses first: the registry asks them to cosign as soon as it starts.
+    running = await _start(list(reversed(ledger_side)), layout.host)
+    try:
+        values = await asyncio.to_thread(bootstrap_agencies, local, ledger)
+        await asyncio.to_thread(bootstrap_wallet, layout, ledger, values)
+        if init_only:
+            bootstrap_ledger(layout)  # now point everything at the final names
+            write_service_configs(layout, ledger)
+            print(f"govid stack initialised in {layout.data} for {layout.naming} naming.")
+            return
+        apps = service_apps(layout, values)
+        running += await _start(apps, layout.host)
+        everything = ledger_side + apps
+        description = stack_description(layout, everything, values)
+        write_secret(layout.data / "stack.json", json.dumps(description, indent=2) + "\n")
+        _print(layout, everything, description)
+        if on_ready is not None:
+            on_ready()
+        await stop.wait()
+    finally:
+        await _stop(running)
+
+
+def up(
+    data: Path,
+    *,
+    host: str = "127.0.0.1",
+    port_base: int = 8400,
+    init_only: bool = False,
+    naming: str = "local",
+) -> None:
+    """Bootstrap if needed, then serve everything until Ctrl-C (or stop after `init_only`)."""
     data.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_run(data, host, Ports(port_base), None))
+    layout = Layout(data, host, port_base, naming)
+    asyncio.run(_run(layout, init_only=init_only, on_ready=None))
 
 
-__all__ = ["AGENCIES", "Ports", "stack_description", "up"]
+__all__ = ["AGENCIES", "Layout", "stack_description", "up"]

@@ -204,6 +204,19 @@ class Ledger:
         with self.session() as session:
             return SqlLedger(session).size()
 
+    def gauges(self) -> dict[str, float]:
+        """For /metrics: the log's size and how far witnesses lag behind it."""
+        with self.session() as session:
+            store = SqlLedger(session)
+            size = store.size()
+            signed = store.latest_checkpoint()
+            cosigned = store.latest_cosigned_checkpoint(min_cosignatures=1)
+        return {
+            "ledger_size": float(size),
+            "ledger_checkpoint_size": float(signed.size if signed else 0),
+            "witness_lag_entries": float(size - (cosigned.size if cosigned else 0)),
+        }
+
     def latest_checkpoint_note(self, *, min_cosignatures: int = 0) -> str | None:
         with self.session() as session:
             store = SqlLedger(session)

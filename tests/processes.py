@@ -97,3 +97,24 @@ def wait_for_checkpoint(url: str, size: int, timeout: float = 30.0) -> str:
                 return response.text
         time.sleep(0.1)
     raise AssertionError(f"no checkpoint of size {size} in time")
+
+
+def free_port_block(count: int) -> int:
+    """A base port such that `count` consecutive ports are free, below the ephemeral range."""
+    import random
+
+    for _ in range(200):
+        base = random.randint(20000, 30000 - count)
+        try:
+            socks = []
+            for port in range(base, base + count):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+        return base
+    raise RuntimeError("no block of free ports")

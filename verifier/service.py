@@ -67,6 +67,12 @@ class VerifierContext:
     retention: timedelta | None = None
     clients: Mapping[str, str] = field(default_factory=dict)  # client_id -> secret_hash
     token_lifetime: timedelta = timedelta(hours=1)
+    # Told every verification outcome (channel, accepted): the app counts them.
+    on_outcome: Callable[[str, bool], None] | None = None
+
+    def _outcome(self, channel: str, accepted: bool) -> None:
+        if self.on_outcome is not None:
+            self.on_outcome(channel, accepted)
 
     @property
     def client_id(self) -> str:
@@ -144,6 +150,7 @@ class VerifierContext:
             lookups=self.lookups,
             now=self.clock(),
         )
+        self._outcome("api", report.accepted)
         return report.to_json()
 
     def _query(
@@ -276,6 +283,7 @@ class VerifierContext:
                 now=now,
             )
             report, accepted = outcome.to_json(), outcome.accepted
+            self._outcome("openid4vp", accepted)
             disclosed = json.dumps(outcome.disclosed) if accepted else None
         except MalformedInput as exc:
             # Taken already: a malformed presentation inside a well-formed token refuses it.
@@ -318,6 +326,7 @@ class VerifierContext:
             lookups=lookups,
             now=now,
         )
+        self._outcome("offline", report.accepted)
         body = report.to_json()
         disclosed = body.pop("disclosed")
         purge = None if self.retention is None else _ms(now + self.retention)

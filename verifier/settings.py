@@ -8,6 +8,7 @@ into the `VerifierContext` the app and the CLI run on.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,6 +78,28 @@ class VerifierSettings(BaseSettings):
             fresh_for=timedelta(seconds=self.cache_fresh_seconds),
             stale_for=timedelta(seconds=max(self.cache_stale_seconds, self.cache_fresh_seconds)),
         )
+
+
+CONFIG_FILE = "verifier.json"
+
+
+def load_settings(data_dir: Path | None, **overrides: object) -> VerifierSettings:
+    """Settings from `DIR/verifier.json`, then the environment (wins), then `overrides`.
+
+    Relative paths in the file (`keyring_file`, a SQLite `database_url`) are
+    taken relative to DIR, so a data directory can move.
+    """
+    values: dict[str, object] = {}
+    if data_dir is not None and (data_dir / CONFIG_FILE).is_file():
+        values = json.loads((data_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+        keyring = values.get("keyring_file")
+        if isinstance(keyring, str) and not Path(keyring).is_absolute():
+            values["keyring_file"] = str(data_dir / keyring)
+        values.setdefault("database_url", f"sqlite:///{(data_dir / 'verifier.db').resolve()}")
+    prefix = "GOVID_VERIFIER_"
+    values = {k: v for k, v in values.items() if f"{prefix}{k.upper()}" not in os.environ}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return VerifierSettings(**values)  # type: ignore[arg-type]
 
 
 def build_context(settings: VerifierSettings) -> VerifierContext:

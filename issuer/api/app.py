@@ -20,6 +20,7 @@ from issuer.settings import IssuerSettings
 from issuer.status_lists import publish_status_lists
 from issuer.store import make_engine
 from registry.api.limits import BodySizeLimit
+from registry.api.observability import install_observability
 
 __all__ = ["build_context", "create_app"]
 
@@ -81,4 +82,10 @@ def create_app(ctx: IssuerContext) -> FastAPI:
     app.include_router(oid4vci.router)
     app.include_router(agency_api.router)
     app.include_router(web.router)
+    install_observability(app, service="issuer", ready=lambda: _ping(ctx))
     return app
+
+
+def _ping(ctx: IssuerContext) -> None:
+    with ctx.engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from did.errors import GovidError
 from did.http_status import status_for
 from registry.api.limits import BodySizeLimit
+from registry.api.observability import install_observability
 from registry.errors import WitnessSizeMismatch
 from registry.store import make_engine
 from registry.witness.config import WitnessConfig
@@ -98,8 +99,9 @@ def create_witness_app(
     async def witness_vkey() -> str:
         return vkey + "\n"
 
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def ping() -> None:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
 
+    install_observability(app, service="witness", ready=ping)
     return app

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import GOVID, free_port
+from tests.processes import GOVID, free_port_block
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +56,7 @@ def _wait_ok(url: str, *, answers: tuple[int, ...] = (200,)) -> httpx.Response:
     deadline = time.monotonic() + 30
     while True:
         try:
-            response = httpx.get(url, timeout=5.0)
+            response = httpx.get(url, timeout=5.0, follow_redirects=True)
             if response.status_code in answers:
                 return response
         except httpx.HTTPError:
@@ -68,9 +68,7 @@ def _wait_ok(url: str, *, answers: tuple[int, ...] = (200,)) -> httpx.Response:
 
 def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None:
     data = tmp_path / "stack"
-    port_base = free_port()
-    if port_base > 60000:
-        port_base -= 1000
+    port_base = free_port_block(8)
     proc, lines = _start(data, port_base)
     try:
         urls = re.findall(r"http://127\.0\.0\.1:\d+[^\s)]*", "".join(lines))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from sqlalchemy.engine import Engine
 
 from registry.api.limits import BodySizeLimit
+from registry.api.observability import counter, install_observability
 from verifier.api.counter import router as counter_router
 from verifier.api.errors import install_error_handlers
 from verifier.api.routes import MAX_BODY_BYTES, router
@@ -26,4 +28,19 @@ def create_app(context: VerifierContext, *, migrate: bool = True) -> FastAPI:
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(counter_router)
+    verifications = counter(
+        app,
+        "verifications_total",
+        "Presentations verified, by channel and outcome.",
+        ["channel", "outcome"],
+    )
+    context.on_outcome = lambda channel, accepted: verifications.labels(
+        channel, "accepted" if accepted else "refused"
+    ).inc()
+    install_observability(app, service="verifier", ready=lambda: _ping(context.engine))
     return app
+
+
+def _ping(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")

@@ -1,0 +1,87 @@
+"""The wallet's settings: environment (`GOVID_WALLET_*`) over the wallet's `config.json`.
+
+`govid wallet init` writes the ledger trust it was given (registry URL, log
+key, witness keys, quorum) to `config.json` in the wallet directory; those are
+public values, not secrets. The directory is `GOVID_WALLET_DIR`, else
+`$XDG_DATA_HOME/govid/wallet`, else `~/.local/share/govid/wallet`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from did.errors import MalformedInput
+from registry.cosignature import WitnessVerifier
+from registry.note import NoteVerifier
+from registry.policy import WitnessPolicy
+from registry.proofs import LedgerTrust
+
+__all__ = ["CONFIG_FILE", "WalletSettings", "default_wallet_dir"]
+
+CONFIG_FILE = "config.json"
+_TRUST_FIELDS = ("registry_url", "log_vkey", "witness_vkeys", "quorum")
+
+
+def default_wallet_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "govid" / "wallet"
+
+
+class WalletSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOVID_WALLET_", extra="ignore")
+
+    dir: Path = Field(default_factory=default_wallet_dir)
+    registry_url: str | None = None
+    log_vkey: str | None = None
+    witness_vkeys: list[str] = Field(default_factory=list)
+    quorum: int | None = Field(default=None, ge=1)
+    idle_timeout_seconds: int = Field(default=300, ge=10, le=86400)
+    batch_size: int = Field(default=3, ge=1, le=20)
+    # OpenID4VCI/VP require TLS; plain http is accepted for loopback hosts only
+    # (a local test stack), never for a host on the network.
+    allow_loopback_http: bool = True
+
+    @classmethod
+    def load(cls, **overrides: Any) -> WalletSettings:
+        """Environment and `overrides`, then `config.json` for trust values still unset."""
+        settings = cls(**overrides)
+        path = settings.dir / CONFIG_FILE
+        if path.is_file():
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            update = {
+                k: saved[k]
+                for k in _TRUST_FIELDS
+                if k in saved and k not in settings.model_fields_set
+            }
+            if update:
+                settings = settings.model_copy(update=update)
+        return settings
+
+    def save_trust(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        values = {k: getattr(self, k) for k in _TRUST_FIELDS}
+        (self.dir / CONFIG_FILE).write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
+
+    @property
+    def idle_timeout(self) -> timedelta:
+        return timedelta(seconds=self.idle_timeout_seconds)
+
+    def ledger_trust(self) -> LedgerTrust:
+        """What the wallet trusts on the ledger: the pinned log key and its witnesses."""
+        if not self.registry_url or not self.log_vkey:
+            raise MalformedInput(
+                "the wallet has no registry configured; run 'govid wallet init --registry ...'"
+            )
+        log = NoteVerifier.from_vkey(self.log_vkey)
+        if not self.witness_vkeys:
+            return LedgerTrust.unsafe_log_only(log.name, log)
+        witnesses = [WitnessVerifier.from_vkey(v) for v in self.witness_vkeys]
+        policy = WitnessPolicy(witnesses, self.quorum or len(witnesses))
+        return LedgerTrust(log.name, log, policy)
