@@ -41,6 +41,14 @@ app.add_typer(cli_issuer.app, name="issuer")
 app.add_typer(cli_wallet.app, name="wallet")
 
 _state: dict[str, bool] = {"verbose": False}
+# Settings classes by name, to name the environment variable of a bad field.
+_ENV_PREFIXES = {
+    "RegistryConfig": "GOVID_REGISTRY_",
+    "WitnessConfig": "GOVID_WITNESS_",
+    "IssuerSettings": "GOVID_ISSUER_",
+    "VerifierSettings": "GOVID_VERIFIER_",
+    "WalletSettings": "GOVID_WALLET_",
+}
 
 
 @app.command("up")
@@ -86,12 +94,27 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = sys.argv[1:] if argv is None else argv
     verbose = bool(os.environ.get("GOVID_VERBOSE")) or (args[:1] in (["--verbose"], ["-v"]))
+    from pydantic import ValidationError
+
+    from govid._logging import configure
+
+    configure()
     try:
         app(args=args, prog_name="govid")
     except GovidError as exc:
         if verbose:
             raise
         sys.stderr.write(f"error: {exc.code}: {exc.message}\n")
+        sys.exit(1)
+    except ValidationError as exc:
+        # Settings are validated at start; name each field, never its value.
+        if verbose:
+            raise
+        prefix = _ENV_PREFIXES.get(exc.title, "")
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"]) or "settings"
+            name = f"{prefix}{field.upper()}" if prefix else field
+            sys.stderr.write(f"error: settings.invalid: {name}: {error['msg']}\n")
         sys.exit(1)
 
 
