@@ -41,6 +41,20 @@ app.add_typer(cli_issuer.app, name="issuer")
 app.add_typer(cli_wallet.app, name="wallet")
 
 _state: dict[str, bool] = {"verbose": False}
+
+
+@app.command("demo")
+def demo(
+    data: Annotated[Path, typer.Option("--data", help="The running stack's directory.")] = Path(
+        ".govid-data"
+    ),
+) -> None:
+    """Walk through issuance, presentation, revocation, key rotation and audit on the stack."""
+    from govid.demo import run_demo
+
+    run_demo(data)
+
+
 # Settings classes by name, to name the environment variable of a bad field.
 _ENV_PREFIXES = {
     "RegistryConfig": "GOVID_REGISTRY_",

@@ -226,6 +226,9 @@ def write_service_configs(layout: Layout, ledger: dict[str, Any]) -> dict[str, A
         public_url=layout.url("verifier"),
         vct_base=vct_base,
     )
+    # A development stack shows revocations within seconds (a deployment
+    # weighs freshness against load: docs/operations.md).
+    verifier.setdefault("cache_fresh_seconds", 2)
     _write(directory / "verifier.json", verifier)
     return {"vct_base": vct_base}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from urllib.parse import unquote
 
 from sqlalchemy.exc import IntegrityError
 
+from did.errors import GovidError
 from did.keys import private_key_from_jwk
 from did.sd_jwt import issue_sd_jwt_vc
 from issuer.agencies import open_agency
@@ -76,6 +78,9 @@ _ISSUE_ATTEMPTS = 3  # a status slot taken by a concurrent issuance: draw again
 
 
 # --- token endpoint --------------------------------------------------------------------
+
+
+log = logging.getLogger("govid.issuer.exchange")
 
 
 def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
@@ -337,8 +342,10 @@ def _issue(
         exp = now + timedelta(days=ctype.validity_days)
         batch_id = new_token(ctx.token_bytes)[:22]
         credentials = []
+        unpublished = False
         for proven in keys:
             status_list, idx = allocate_slot(ctx, store, agency)
+            unpublished = unpublished or status_list.sequence == 0
             issued = issue_sd_jwt_vc(
                 claims,
                 issuer_key=signing_key,
@@ -374,4 +381,14 @@ def _issue(
             at=now_s, agency=agency, actor="wallet", action="credential.issue", target=batch_id
         )
         session.commit()  # only now is anything returned
+    if unpublished:
+        # A list no counter can find on the ledger would make every credential
+        # in it fail its status check: put a new list there before answering.
+        # If the ledger is unreachable the periodic publisher catches up.
+        from issuer.status_lists import publish_status_lists
+
+        try:
+            publish_status_lists(ctx, agency=agency)
+        except GovidError:
+            log.warning("a new status list could not be published yet")
     return {"credentials": credentials}

@@ -121,3 +121,23 @@ def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None
         assert again == first_root
     finally:
         _stop(proc)
+
+
+def test_demo_completes_against_the_running_stack(tmp_path: Path) -> None:
+    data = tmp_path / "stack"
+    proc, _ = _start(data, free_port_block(8))
+    try:
+        demo = subprocess.run(
+            [*GOVID, "demo", "--data", str(data)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        _stop(proc)
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    out = demo.stdout
+    assert "status.revoked" in out  # the revoked identity was refused, and why
+    assert "ACCEPTED" in out and "REFUSED" in out
+    assert "The demo completed." in out
