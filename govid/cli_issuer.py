@@ -3,7 +3,7 @@
     govid issuer init --data DIR --public-url URL --registry URL [--log-vkey VKEY]
     govid issuer add-agency --data DIR --slug civil --name "Civil affairs" --type civil_identity
     govid issuer serve --data DIR [--host H] [--port P]
-    govid issuer import --data DIR --agency civil --type civil_identity FILE.csv [--out R.csv]
+    govid issuer import --agency civil FILE.csv [--data DIR] [--type civil_identity] [--out R.csv]
     govid issuer publish --data DIR [--agency civil]
     govid issuer rotate-key --data DIR --agency civil
 
@@ -38,7 +38,14 @@ def _context(data: Path) -> IssuerContext:
     from issuer.migrations import upgrade
     from issuer.settings import load_settings
 
-    ctx = build_context(load_settings(data))
+    settings = load_settings(data)
+    stack_secrets = data.parent / "secrets.json"
+    if settings.kek is None and stack_secrets.is_file():
+        # A `govid up` stack keeps its development KEK beside the issuers.
+        kek = json.loads(stack_secrets.read_text(encoding="utf-8")).get("issuer_kek")
+        if kek:
+            settings = load_settings(data, kek=kek)
+    ctx = build_context(settings)
     upgrade(ctx.engine)
     return ctx
 
@@ -117,12 +124,32 @@ def serve(
     uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning", access_log=False)
 
 
+def _data_for(data: Path | None, agency: str) -> Path:
+    """`--data`, else the agency's issuer in a `govid up` stack (`.govid-data/issuer-AGENCY`)."""
+    if data is not None:
+        return data
+    stack = Path(".govid-data") / f"issuer-{agency}"
+    if stack.is_dir():
+        return stack
+    from did.errors import MalformedInput
+
+    raise MalformedInput("name the issuer's data directory with --data (or GOVID_ISSUER_DATA)")
+
+
 @app.command("import")
 def import_(
-    data: DataOpt,
     agency: AgencyOpt,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The CSV to import.")],
-    type_: Annotated[str, typer.Option("--type", help="The credential configuration id.")],
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", envvar="GOVID_ISSUER_DATA", help="The issuer's data directory."),
+    ] = None,
+    type_: Annotated[
+        str | None,
+        typer.Option(
+            "--type", help="The credential configuration id (default: the agency's first)."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Result CSV (default FILE.result.csv).")
     ] = None,
@@ -135,7 +162,7 @@ def import_(
 
     from issuer.importer import import_csv
 
-    ctx = _context(data)
+    ctx = _context(_data_for(data, agency))
     result = out or file.with_suffix(".result.csv")
     counts = import_csv(
         ctx,

@@ -87,7 +87,7 @@ def import_csv(
     ctx: IssuerContext,
     *,
     agency: str,
-    configuration_id: str,
+    configuration_id: str | None,
     source: Path,
     result: Path,
     ttl: int | None = None,
@@ -98,12 +98,16 @@ def import_csv(
 
     Rows already `created` in `result` (a previous, interrupted run) are skipped.
     Each result line is flushed and fsynced before the next row starts.
+    Without `configuration_id` the agency's first credential type is used (its
+    primary one: civil identity for civil affairs, and so on).
     """
-    ctype = credential_type(configuration_id)
     with ctx.session() as session:
         row = IssuerStore(session).agency(agency)
     if row is None:
         raise AgencyNotFound("no such agency")
+    if configuration_id is None:
+        configuration_id = row.type_ids()[0]
+    ctype = credential_type(configuration_id)
     principal = AgencyPrincipal(agency, "import", frozenset(row.type_ids()))
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
     done = _done_rows(result)

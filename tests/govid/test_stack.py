@@ -67,7 +67,7 @@ def _wait_ok(url: str, *, answers: tuple[int, ...] = (200,)) -> httpx.Response:
 
 
 def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None:
-    data = tmp_path / "stack"
+    data = tmp_path / ".govid-data"  # where `make run` keeps it, relative to the cwd
     port_base = free_port_block(8)
     proc, lines = _start(data, port_base)
     try:
@@ -110,6 +110,27 @@ def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None
             timeout=30,
         )
         assert offer.status_code == 201, offer.text
+
+        # Batch import, as the issue names it: the agency and a CSV, nothing else
+        # (the stack's issuer directory and its development KEK are found).
+        rows = tmp_path / "citizens.csv"
+        rows.write_text(
+            "personal_id,given_name,family_name,birthdate,nationality\n"
+            "ID-10,Ana,Silva,1990-01-02,PT\n"
+            "bad id!,Rui,Costa,1991-02-03,PT\n",
+            encoding="utf-8",
+        )
+        imported = subprocess.run(
+            [*GOVID, "issuer", "import", "--agency", "civil", str(rows)],
+            cwd=data.parent,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert imported.returncode == 0, imported.stderr
+        result = rows.with_suffix(".result.csv").read_text(encoding="utf-8")
+        assert "openid-credential-offer://" in result and "issuer.claims_invalid" in result
     finally:
         _stop(proc)
     first_root = json.loads((data / "registry" / "registry.json").read_text())["rootDid"]
