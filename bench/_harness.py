@@ -229,10 +229,18 @@ def print_comparison(
 # --- results file ---------------------------------------------------------------
 
 
-def merge_results(records: Iterable[Record], path: Path = RESULTS) -> list[dict[str, Any]]:
-    """Write `records` into `path`, replacing same-named records and keeping the rest."""
+def merge_results(
+    records: Iterable[Record], path: Path = RESULTS, *, replace_prefixes: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Write `records` into `path`, replacing same-named records and keeping the rest.
+
+    Earlier records whose names start with one of `replace_prefixes` are
+    dropped too (the suites that ran own those names: a quick run's sizes or
+    concurrencies must not linger beside a full run's).
+    """
     new = [asdict(r) for r in records]
     names = {r["name"] for r in new}
+    prefixes = tuple(replace_prefixes)
     existing: list[dict[str, Any]] = []
     if path.is_file():
         try:
@@ -242,7 +250,11 @@ def merge_results(records: Iterable[Record], path: Path = RESULTS) -> list[dict[
             loaded = []
         if isinstance(loaded, list):
             existing = [r for r in loaded if isinstance(r, dict)]
-    merged = [r for r in existing if r.get("name") not in names] + new
+    merged = [
+        r
+        for r in existing
+        if r.get("name") not in names and not str(r.get("name", "")).startswith(prefixes)
+    ] + new
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")

@@ -10,6 +10,8 @@ prevent split-view attacks"). Between two trusted checkpoints of one log,
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +26,7 @@ from registry.errors import (
     WitnessPolicyUnsatisfied,
 )
 from registry.merkle import verify_consistency
-from registry.note import Note, NoteVerifier, verify_signatures
+from registry.note import Note, NoteVerifier, ed25519_public_bytes, verify_signatures
 
 # tlog-cosignature: verifiers MAY reject timestamps in the future. A little
 # skew is allowed because witnesses' clocks are not ours.
@@ -52,6 +54,50 @@ class WitnessPolicy:
             raise WitnessPolicyInvalid("the quorum must be between 1 and the number of witnesses")
 
 
+# Checking a checkpoint's signatures is a pure function of the note's exact text
+# and the configured keys, and a verifier meets the same few checkpoints again
+# and again (every ledger proof of a presentation carries one; cached evidence
+# carries the same one for minutes). So signature checks that *succeeded* are
+# remembered, keyed by the note text, the origin and every configured key
+# (name and public key bytes); failures are never remembered, and the time
+# rules (3) and the quorum (4) are applied at every call. Bounded LRU.
+_SIGNATURES_CACHE_SIZE: Final = 256
+_SignatureKey = tuple[str | bytes, str, str, bytes, tuple[tuple[str, bytes], ...]]
+_Checked = tuple[Checkpoint, tuple[tuple[bytes, int], ...]]
+_checked: OrderedDict[_SignatureKey, _Checked] = OrderedDict()
+_checked_lock = threading.Lock()
+
+
+def _signatures_checked(
+    note_text: str | bytes, *, origin: str, log_verifier: NoteVerifier, policy: WitnessPolicy
+) -> _Checked:
+    """Steps (1) and (2): the checkpoint and each verified cosignature's (key, timestamp)."""
+    key: _SignatureKey = (
+        note_text,
+        origin,
+        log_verifier.name,
+        ed25519_public_bytes(log_verifier.public_key),
+        tuple((w.name, w.public_bytes) for w in policy.witnesses),
+    )
+    with _checked_lock:
+        hit = _checked.get(key)
+        if hit is not None:
+            _checked.move_to_end(key)
+            return hit
+    note = Note.parse(note_text)
+    checkpoint, _ = open_checkpoint(note, origin=origin, keys=[log_verifier])  # (1)
+    stamps = []
+    for cosig in verify_signatures(note, policy.witnesses):  # (2)
+        assert isinstance(cosig.key, WitnessVerifier)  # verify_signatures returns our keys
+        stamps.append((cosig.key.public_bytes, cosignature_timestamp(cosig.signature)))
+    checked = (checkpoint, tuple(stamps))
+    with _checked_lock:
+        _checked[key] = checked
+        while len(_checked) > _SIGNATURES_CACHE_SIZE:
+            _checked.popitem(last=False)
+    return checked
+
+
 def verify_cosigned_checkpoint(
     note_text: str | bytes,
     *,
@@ -75,19 +121,17 @@ def verify_cosigned_checkpoint(
     """
     if max_age is not None and now is None:
         raise ValueError("max_age needs now")
-    note = Note.parse(note_text)
-    checkpoint, _ = open_checkpoint(note, origin=origin, keys=[log_verifier])  # (1)
-    cosignatures = verify_signatures(note, policy.witnesses)  # (2)
+    checkpoint, stamps = _signatures_checked(
+        note_text, origin=origin, log_verifier=log_verifier, policy=policy
+    )
     counted: set[bytes] = set()
-    for cosig in cosignatures:
-        assert isinstance(cosig.key, WitnessVerifier)  # verify_signatures returns our keys
+    for public_bytes, moment in stamps:
         if now is not None:  # (3)
-            moment = cosignature_timestamp(cosig.signature)
             if moment > (now + future_skew).timestamp():
                 continue
             if max_age is not None and moment < (now - max_age).timestamp():
                 continue
-        counted.add(cosig.key.public_bytes)
+        counted.add(public_bytes)
     if len(counted) < policy.quorum:  # (4)
         raise WitnessPolicyUnsatisfied(
             f"{len(counted)} of the required {policy.quorum} witnesses cosigned this checkpoint"

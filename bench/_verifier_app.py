@@ -1,0 +1,39 @@
+"""The verifier as the benchmarks run it: `govid verifier serve` without the access log.
+
+Settings come from the `GOVID_VERIFIER_*` environment exactly as for
+`govid verifier serve` (`verifier.settings`); the only difference is that
+uvicorn's per-request access log line is off (`log_level="warning"`), as for
+`govid registry serve` and the bare endpoints, so that the figures compare
+servers doing the same logging (none). `govid verifier serve` logs at `info`.
+
+Run it with `python -m bench._verifier_app --port PORT`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def main() -> None:
+    import uvicorn
+    from fastapi import FastAPI
+
+    from verifier.api.app import create_app
+    from verifier.settings import VerifierSettings, build_context
+
+    parser = argparse.ArgumentParser(prog="python -m bench._verifier_app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    settings = VerifierSettings()  # type: ignore[call-arg]  # from the environment
+    app: FastAPI = create_app(build_context(settings))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
