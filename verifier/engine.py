@@ -35,7 +35,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
-from did._b64 import b64url_decode
 from did.errors import (
     AlgorithmNotAllowed,
     ClaimMissing,
@@ -45,7 +44,6 @@ from did.errors import (
     HashAlgorithmUnsupported,
     IssuerMissing,
     KeyBindingMissing,
-    MalformedInput,
     SignatureInvalid,
     VCTMissing,
     VCTypeInvalid,
@@ -62,9 +60,8 @@ from did.sd_jwt import (
     verify_kb_jwt,
 )
 from did.status_list import StatusReference
-from did.status_list_token import check_reference, verify_status_list_token
+from did.status_list_token import check_reference
 from did.validity import check_time_claims, numeric_date
-from registry.entry import LogEntry
 from registry.errors import ProofMalformed
 from registry.operations import (
     ACCREDITATION_GRANT,
@@ -73,8 +70,8 @@ from registry.operations import (
     Operation,
 )
 from registry.proofs import verify_ledger_proof
-from registry.rules import replay_did
 from registry.state import Accreditation, DIDState, KeyRecord
+from verifier import _memo
 from verifier.dcql import CredentialQuery, match_credential
 from verifier.errors import (
     CredentialTypeNotAccepted,
@@ -125,28 +122,29 @@ class VerifiedCredential:
 Chain = list[tuple[Operation, int, int]]
 
 
+def _raws(proof: object) -> tuple[str, ...]:
+    """The entries a `ledgerProof` carries (base64url), history first, NOT yet proven."""
+    if not isinstance(proof, Mapping):
+        raise ProofMalformed("the ledger proof is missing")
+    history = proof.get("history", [])
+    if not isinstance(history, list):
+        raise ProofMalformed("the proof's history is a list")
+    raws = []
+    for item in [*history, proof]:
+        raw = item.get("entry") if isinstance(item, Mapping) else None
+        if not isinstance(raw, str):
+            raise ProofMalformed("a proven entry carries its entry bytes")
+        raws.append(raw)
+    return tuple(raws)
+
+
 def _unproven_chain(proof: object, *, origin: str) -> Chain:
     """The operations a `ledgerProof` carries, history first, NOT yet proven.
 
     Check 7 proves the same entries with `verify_ledger_proof`; until then
     they are only a claim of whoever served them.
     """
-    if not isinstance(proof, Mapping):
-        raise ProofMalformed("the ledger proof is missing")
-    history = proof.get("history", [])
-    if not isinstance(history, list):
-        raise ProofMalformed("the proof's history is a list")
-    chain: Chain = []
-    for item in [*history, proof]:
-        raw = item.get("entry") if isinstance(item, Mapping) else None
-        if not isinstance(raw, str):
-            raise ProofMalformed("a proven entry carries its entry bytes")
-        try:
-            entry = LogEntry.parse(b64url_decode(raw, what="the entry"))
-        except MalformedInput as exc:
-            raise ProofMalformed("a proven entry does not parse") from exc
-        chain.append((Operation.parse(entry.operation, ledger=origin), entry.index, entry.time_ms))
-    return chain
+    return [_memo.parse_entry(raw, origin) for raw in _raws(proof)]
 
 
 def _accreditation_from(chain: Chain, *, subject: str) -> Accreditation:
@@ -265,7 +263,8 @@ class _Run:
         if any(op.did != did for op, _, _ in chain):
             raise ProofMalformed("the proof holds operations of another DID")
         self.used.append((proof, chain))
-        return replay_did(chain)  # checks every operation's signature and the hash chain
+        # Checks every operation's signature and the hash chain (once per exact history).
+        return _memo.replay(_raws(proof), self._origin())
 
     # 1
     def issuer_signature(self) -> None:
@@ -369,10 +368,10 @@ class _Run:
         key, _, _ = _verify_with_history(
             parse_unverified_jws(token), state=self.state, algs=tuple(self.policy.algs)
         )
-        verified = verify_status_list_token(
+        verified = _memo.status_list(
             token,
             key=key,
-            expected_uri=reference.uri,
+            uri=reference.uri,
             now=self.now,
             skew=self.policy.skew,
             max_age=self.policy.status_list_max_age,

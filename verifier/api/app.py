@@ -5,13 +5,22 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from registry.api.limits import BodySizeLimit
+from registry.api.limits import BodySizeLimit, FailureLimit
 from registry.api.observability import counter, install_observability
 from verifier.api.counter import router as counter_router
 from verifier.api.errors import install_error_handlers
 from verifier.api.routes import MAX_BODY_BYTES, router
 from verifier.migrations import upgrade
 from verifier.service import VerifierContext
+
+# Secret, state and nonce guessing: failed requests per minute and client address.
+FAILURES_PER_MINUTE = 30
+RATE_LIMITED = (
+    ("POST", "/oauth/token"),
+    ("POST", "/api/verify"),
+    ("POST", "/api/offline-challenges/"),
+    ("POST", "/openid4vp/response"),
+)
 
 
 def create_app(context: VerifierContext, *, migrate: bool = True) -> FastAPI:
@@ -25,6 +34,7 @@ def create_app(context: VerifierContext, *, migrate: bool = True) -> FastAPI:
     )
     app.state.context = context
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(FailureLimit, paths=RATE_LIMITED, per_minute=FAILURES_PER_MINUTE)
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(counter_router)
