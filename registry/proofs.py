@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,10 +109,19 @@ def _proven_entry(item: Any, *, checkpoint: Checkpoint, origin: str) -> ProvenEn
         proof=[_b64std(p) for p in path],
         root=checkpoint.root_hash,
     )
-    entry = LogEntry.parse(data)  # (3)
+    entry, operation = _parse(data, origin)  # (3)
     if entry.index != index:
         raise ProofMalformed("the entry names another index than the one proven")
-    return ProvenEntry(entry, Operation.parse(entry.operation, ledger=origin))
+    return ProvenEntry(entry, operation)
+
+
+# Parsing checks canonical JSON (RFC 8785) twice per entry, in pure Python:
+# the same entry bytes, seen again and again by a verifier, are parsed once.
+# Bounded: an entry is at most MAX_OPERATION_BYTES, so this holds <= 64 MiB.
+@functools.lru_cache(maxsize=256)
+def _parse(data: bytes, origin: str) -> tuple[LogEntry, Operation]:
+    entry = LogEntry.parse(data)
+    return entry, Operation.parse(entry.operation, ledger=origin)
 
 
 def verify_ledger_proof(proof: Any, *, trust: LedgerTrust, now: datetime | None) -> ProvenEntries:

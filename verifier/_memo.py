@@ -33,7 +33,8 @@ _EPOCH_PASS = datetime(2000, 1, 1, tzinfo=UTC)
 _FOREVER = timedelta(days=365 * 200)
 
 
-@functools.lru_cache(maxsize=8192)
+# Bounded: entries are at most 256 KiB, so this holds at most 256 MiB, usually far less.
+@functools.lru_cache(maxsize=1024)
 def parse_entry(raw: str, origin: str) -> Link:
     """An entry's operation, index and time, from its base64url bytes (NOT yet proven)."""
     try:
