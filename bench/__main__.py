@@ -21,6 +21,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 # The record names each suite owns (replaced as a whole when the suite runs).
 PREFIXES: dict[str, tuple[str, ...]] = {
     "exchanges": ("exchange.",),
+    "issuance": ("issuer.issue_inprocess", "issuer.import_"),
     "memory": ("memory.",),
     "registry": ("registry.",),
     "sdjwt": ("sdjwt.",),
@@ -30,6 +31,7 @@ PREFIXES: dict[str, tuple[str, ...]] = {
 
 SUITES: dict[str, str] = {
     "exchanges": "bench.exchanges",
+    "issuance": "bench.issuance",
     "memory": "bench.memory",
     "registry": "bench.registry",
     "sdjwt": "bench.sdjwt",

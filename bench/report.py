@@ -279,10 +279,6 @@ def write(
 
 _NOT_COVERED = """## Not measured yet
 
-- Issue 4: credentials issued per second *in process* (sign + disclosures + status
-  allocation + durable write) and the time to issue 100,000 credentials through
-  `govid issuer import`; the suite measures issuance over HTTP (`exchange.vci.*`) and the
-  SD-JWT VC signing path (`sdjwt.issue.*`) instead.
 - PostgreSQL figures need the database at `GOVID_BENCH_POSTGRES`; when it is down the
   registry suite says so and keeps the earlier records.
 """
