@@ -302,6 +302,40 @@ class VerifierContext:
             )
         return {"status": "accepted" if accepted else "refused"}
 
+    def handle_decline(self, *, state: object, error: str) -> dict[str, Any]:
+        """The wallet's error response (§8.5), e.g. `access_denied`: the citizen declined.
+
+        The counter gets its answer at once, a refusal that names no check;
+        an unknown or used `state` changes nothing (400/404 as for responses).
+        """
+        if not isinstance(state, str) or not state:
+            raise VPTokenMalformed("the response carries no state")
+        with self.session() as session:
+            row = SqlSessionStore(session).by_state(state)
+        now = self.clock()
+        with self.session() as session, session.begin():
+            SqlSessionStore(session).claim(row.id, now_ms=_ms(now))
+        code = "presentation.declined"
+        report = {
+            "accepted": False,
+            "failed_check": "consent",
+            "error": code,
+            "error_description": "the citizen declined to share",
+            "wallet_error": error if error.isascii() and len(error) <= 64 else "other",
+            "credentials": {},
+        }
+        self._outcome("openid4vp", False)
+        with self.session() as session, session.begin():
+            SqlSessionStore(session).complete(
+                row.id,
+                accepted=False,
+                report=json.dumps(report),
+                disclosed=None,
+                now_ms=_ms(now),
+                purge_after_ms=None,
+            )
+        return {}
+
     # --- offline presentations -------------------------------------------------------------
 
     def verify_offline(self, *, session_id: str, qr_text: str) -> dict[str, Any]:

@@ -7,8 +7,8 @@ pastes the offer link, enters the transaction code and sees the credential
 card; the counter page asks for "Age over 18" and shows a QR, decoded from a
 screenshot; the citizen gives that request to the wallet, sees who asks for
 what, approves, and the counter page shows ACCEPTED with only that claim. A
-second request ("Civil identity") is refused: the counter's session stays
-pending (no presentation reached the verifier) and the wallet's history
+second request ("Civil identity") is refused: the counter is told the citizen
+declined (no presentation reached the verifier) and the wallet's history
 records the refusal with nothing shared.
 
 Never a downloaded browser: Playwright drives `/usr/bin/chromium`. Screenshots
@@ -241,13 +241,13 @@ def test_receive_present_approve_and_refuse(stack: Stack, browser: Browser) -> N
         assert "Nothing was sent" in wallet.inner_text("#message")
         _shot(wallet, "14-wallet-refused")
 
-        # The wallet answered the counter before it showed "Refused", so a presentation,
-        # had one been sent, would already have moved the session out of "pending".
+        # The wallet told the counter it declined (OpenID4VP §8.5): the counter
+        # has a clear answer at once, and no claim reached it.
         counter.goto(refused_session)
-        assert counter.locator("#verdict").count() == 0
-        assert counter.locator("#qr").is_visible(), "the request is still waiting"
-        assert "Ask the citizen to scan" in counter.inner_text("body")
-        _shot(counter, "15-counter-still-waiting")
+        assert counter.inner_text("#verdict") == "REFUSED"
+        assert "declined" in counter.inner_text("#reason")
+        assert not any(value in counter.inner_text("body") for value in WITHHELD)
+        _shot(counter, "15-counter-declined")
 
         # The wallet's own history: one presentation with the claim, one refusal.
         wallet.goto(stack.wallet + "/history")

@@ -167,7 +167,8 @@ async def direct_post(
     error: Annotated[str | None, Form(max_length=256)] = None,
 ) -> JSONResponse:
     """The Response URI of `response_mode=direct_post` (OpenID4VP §8.2)."""
-    if error is not None and vp_token is None:
-        return JSONResponse({}, headers={"Cache-Control": "no-store"})  # the wallet declined
+    if error is not None and vp_token is None:  # §8.5: the wallet declined
+        answer = await asyncio.to_thread(ctx.handle_decline, state=state, error=error)
+        return JSONResponse(answer, headers={"Cache-Control": "no-store"})
     answer = await asyncio.to_thread(ctx.handle_response, state=state, vp_token=vp_token)
     return JSONResponse(answer, headers={"Cache-Control": "no-store"})
