@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DATA ?= .govid-data
 PYTEST_ARGS ?=
 
-.PHONY: run test lint reformat bench venv clean
+.PHONY: run test lint reformat bench venv clean soak audit lock
 
 venv: $(STAMP)
 
@@ -35,6 +35,20 @@ reformat: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(if $(QUICK),--quick,)
+
+SOAK_SECONDS ?= 600
+
+# The long soak (CI runs a 30 s form inside `make test`); PostgreSQL via
+# GOVID_TEST_DATABASE_URL, else SQLite with a warning.
+soak: $(STAMP)
+	$(BIN)/python -m tests.security.soak --duration $(SOAK_SECONDS) --json soak-report.json
+
+# Known vulnerabilities in the pinned dependencies (requirements.lock).
+audit: $(STAMP)
+	$(BIN)/python -m tests.security.audit_deps
+
+lock: $(STAMP)
+	{ head -n 3 requirements.lock; $(BIN)/pip freeze --exclude-editable; } > requirements.lock.new && mv requirements.lock.new requirements.lock
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

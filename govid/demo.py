@@ -144,7 +144,24 @@ class Demo:
         wallet.unlock("demo passphrase, not a real one")
         return wallet
 
+    def settle(self) -> None:
+        """Wait until the ledger's newest entries are under a cosigned checkpoint.
+
+        Counters trust only what witnesses cosigned: a status list published a
+        moment ago is provable once the next checkpoint is cosigned.
+        """
+
+        def settled() -> bool | None:
+            size = self._ok(self.http.get(self.stack["registry"] + "/"), "the registry")
+            note = self.http.get(self.stack["registry"] + "/checkpoint")
+            if note.status_code != 200:
+                return None
+            return True if int(note.text.split("\n")[1]) >= size["treeSize"] else None
+
+        _retry("the witnesses' cosignature of the newest entries", settled)
+
     def present(self, wallet: Any, query: dict[str, Any]) -> dict[str, Any]:
+        self.settle()
         token = self.counter_token()
         auth = {"authorization": f"Bearer {token}"}
         created = self._ok(

@@ -6,6 +6,7 @@
     │   └── UnknownCredentialIdentifier     oid4vci.unknown_credential_identifier
     ├── TokenRequestInvalid        oauth.request_invalid
     │   └── GrantTypeUnsupported   oauth.grant_type_unsupported
+    ├── ImportFileInvalid          issuer.import_file_invalid
     ├── ImportRowInvalid           issuer.import_row_invalid
     └── KEKInvalid                 issuer.kek_invalid
     VerificationFailed
@@ -66,6 +67,7 @@ __all__ = [
     "CredentialTypeUnknown",
     "GrantInvalid",
     "GrantTypeUnsupported",
+    "ImportFileInvalid",
     "ImportRowInvalid",
     "KEKInvalid",
     "NonceInvalid",
@@ -92,6 +94,10 @@ class CredentialRequestInvalid(MalformedInput):
 
 class TokenRequestInvalid(MalformedInput):
     code = "oauth.request_invalid"
+
+
+class ImportFileInvalid(MalformedInput):
+    code = "issuer.import_file_invalid"
 
 
 class ImportRowInvalid(MalformedInput):

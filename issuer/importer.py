@@ -21,7 +21,7 @@ from typing import Any, Final
 from did.errors import GovidError
 from issuer.context import IssuerContext
 from issuer.credential_types import CredentialType, credential_type
-from issuer.errors import AgencyNotFound, ImportRowInvalid
+from issuer.errors import AgencyNotFound, ImportFileInvalid, ImportRowInvalid
 from issuer.offers import AgencyPrincipal, create_offer
 from issuer.store import IssuerStore
 
@@ -51,7 +51,7 @@ def _convert(text: str, schema: Mapping[str, Any], column: str) -> Any:
             return lowered in ("true", "yes", "1")
         if kind in ("array", "object"):
             return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         raise ImportRowInvalid(f"column '{column}' is not a valid {kind}") from exc
     return text
 
@@ -111,8 +111,11 @@ def import_csv(
     principal = AgencyPrincipal(agency, "import", frozenset(row.type_ids()))
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
     done = _done_rows(result)
-    with source.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with source.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ImportFileInvalid("the file is not a UTF-8 CSV file") from exc
     counts = {"created": 0, "error": 0, "skipped": 0}
     fresh = not result.is_file() or result.stat().st_size == 0
     with result.open("a", newline="", encoding="utf-8") as out:

@@ -18,6 +18,7 @@ status lists.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,39 @@ from registry.rules import replay_did
 from registry.state import Accreditation, render_document
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+# httpx timeouts bound each network operation, not the whole answer: a server
+# dripping a byte at a time would hold a fetch for days. Every GET also has a
+# total budget of this many times the client's timeout.
+DEADLINE_FACTOR = 3
+_WIRE = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def get_bounded(
+    http: httpx.Client,
+    url: str,
+    *,
+    params: Any = None,
+    budget: float,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+) -> httpx.Response:
+    """GET `url` within `budget` seconds and `max_bytes`; raise `ResolutionUnavailable`."""
+    deadline = time.monotonic() + budget
+    try:
+        with http.stream("GET", url, params=params) as response:
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise ResolutionUnavailable("the registry's answer is too large")
+                if time.monotonic() > deadline:
+                    raise ResolutionUnavailable("the registry answered too slowly")
+            # The body is decoded already: drop what described it on the wire.
+            headers = [(k, v) for k, v in response.headers.multi_items() if k not in _WIRE]
+            return httpx.Response(
+                response.status_code, headers=headers, content=bytes(body), request=response.request
+            )
+    except httpx.HTTPError as exc:
+        raise ResolutionUnavailable("the registry could not be reached") from exc
 
 
 class RegistryClient:
@@ -57,6 +91,7 @@ class RegistryClient:
         self.base_url = base_url.rstrip("/")
         self.trust = trust
         self._http = client or httpx.Client(timeout=timeout)
+        self._budget = DEADLINE_FACTOR * timeout
         self._clock = clock
         self._largest: Checkpoint | None = None
         self._lock = threading.Lock()
@@ -73,13 +108,8 @@ class RegistryClient:
     # --- HTTP -----------------------------------------------------------------------
 
     def _get(self, path: str, **params: Any) -> httpx.Response:
-        try:
-            response = self._http.get(self.base_url + path, params=params or None)
-        except httpx.HTTPError as exc:
-            raise ResolutionUnavailable("the registry could not be reached") from exc
-        if len(response.content) > MAX_RESPONSE_BYTES:
-            raise ResolutionUnavailable("the registry's answer is too large")
-        return response
+        return get_bounded(self._http, self.base_url + path, params=params or None,
+                           budget=self._budget)  # fmt: skip
 
     def _json(self, response: httpx.Response) -> Any:
         try:

@@ -46,6 +46,7 @@ class CosignatureGatherer:
         self._verifiers = {w.url: WitnessVerifier.from_vkey(w.vkey) for w in witnesses}
         self._known_size: dict[str, int] = {}
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._deadline = 3 * timeout
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -79,10 +80,12 @@ class CosignatureGatherer:
             try:
                 proof = await asyncio.to_thread(self._ledger.consistency_proof, old, size)
                 body = AddCheckpointRequest(old, tuple(proof), note.to_text()).to_bytes()
-                reply = await self._client.post(
-                    witness.url.rstrip("/") + "/add-checkpoint", content=body
+                # wait_for: a total deadline, which httpx's per-read timeout is not.
+                reply = await asyncio.wait_for(
+                    self._client.post(witness.url.rstrip("/") + "/add-checkpoint", content=body),
+                    timeout=self._deadline,
                 )
-            except (httpx.HTTPError, GovidError) as exc:
+            except (httpx.HTTPError, GovidError, TimeoutError) as exc:
                 log.warning("witness %s unreachable: %s", witness.name, type(exc).__name__)
                 return []
             if reply.status_code == 409:

@@ -26,8 +26,8 @@ from urllib.parse import quote
 
 import httpx
 
-from did.errors import NotFound, Unavailable
-from registry.client import RegistryClient
+from did.errors import NotFound, ResolutionUnavailable, Unavailable
+from registry.client import DEADLINE_FACTOR, RegistryClient, get_bounded
 from verifier.errors import EvidenceUnavailable
 
 __all__ = ["CachingLookups", "LedgerLookups", "RegistryLookups"]
@@ -64,6 +64,8 @@ class RegistryLookups:
     def __init__(self, client: RegistryClient, *, http: httpx.Client | None = None) -> None:
         self._client = client
         self._http = http or httpx.Client(timeout=5.0)
+        read = self._http.timeout.read
+        self._budget = DEADLINE_FACTOR * (read if read is not None else 5.0)
 
     def close(self) -> None:
         self._http.close()
@@ -87,11 +89,15 @@ class RegistryLookups:
 
     def _get_json(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         try:
-            response = self._http.get(self._client.base_url + path, params=params)
-        except httpx.HTTPError as exc:
-            raise EvidenceUnavailable("the registry could not be reached") from exc
-        if len(response.content) > MAX_RESPONSE_BYTES:
-            raise EvidenceUnavailable("the registry's answer is too large")
+            response = get_bounded(
+                self._http,
+                self._client.base_url + path,
+                params=params,
+                budget=self._budget,
+                max_bytes=MAX_RESPONSE_BYTES,
+            )
+        except ResolutionUnavailable as exc:
+            raise EvidenceUnavailable(exc.message) from exc
         if response.status_code == 404:
             raise NotFound("the registry does not know this item")
         try:

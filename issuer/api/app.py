@@ -19,12 +19,13 @@ from issuer.migrations import upgrade
 from issuer.settings import IssuerSettings
 from issuer.status_lists import publish_status_lists
 from issuer.store import make_engine
-from registry.api.limits import BodySizeLimit
+from registry.api.limits import BodySizeLimit, FailureLimit
 from registry.api.observability import install_observability
 
 __all__ = ["build_context", "create_app"]
 
 log = logging.getLogger("govid.issuer")
+TOKEN_FAILURES = 30  # failed token requests per minute and client address
 
 
 def build_context(settings: IssuerSettings) -> IssuerContext:
@@ -77,6 +78,8 @@ def create_app(ctx: IssuerContext) -> FastAPI:
     )
     app.state.ctx = ctx
     app.add_middleware(BodySizeLimit, max_bytes=ctx.settings.max_body_bytes)
+    # Guessing client secrets or transaction codes fails at /token: slow it down.
+    app.add_middleware(FailureLimit, paths=[("POST", "/token")], per_minute=TOKEN_FAILURES)
     install_error_handlers(app)
     app.include_router(public.router)
     app.include_router(oid4vci.router)

@@ -13,7 +13,7 @@ from typing import Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from did.errors import GovidError
@@ -92,6 +92,16 @@ async def _database_down(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
 
+async def _value_refused(_: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value the request carried (a NUL byte in text on
+    # PostgreSQL, a number out of a column's range): bad input, not our fault.
+    body = {
+        "error": "request.invalid",
+        "error_description": "the request holds a value that cannot be stored or looked up",
+    }
+    return JSONResponse(body, status_code=400, headers=_NO_STORE)
+
+
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     body = {"error": f"http.{exc.status_code}", "error_description": str(exc.detail)}
@@ -102,4 +112,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GovidError, _govid_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(DataError, _value_refused)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 
 from issuer.api.deps import Ctx
@@ -24,6 +24,7 @@ from issuer.store import IssuerStore
 router = APIRouter(tags=["public"])
 
 _SIGNING_ALGS = ["EdDSA", "ES256"]
+_MAX_LIST_ID = 2**31 - 1  # an SQL INTEGER: a larger id names no list
 
 
 @router.get("/.well-known/openid-credential-issuer")
@@ -105,7 +106,9 @@ def credential_offer(offer_id: str, ctx: Ctx) -> JSONResponse:
 
 
 @router.get("/status/{slug}/{list_id}")
-def status_list(slug: str, list_id: int, ctx: Ctx) -> Response:
+def status_list(
+    slug: str, list_id: Annotated[int, Path(ge=0, le=_MAX_LIST_ID)], ctx: Ctx
+) -> Response:
     """The latest Status List Token of a list (Token Status List §8.1)."""
     token = status_list_token(ctx, slug, list_id)
     if token is None:

@@ -22,6 +22,9 @@ from registry.sequencer import Sequencer
 
 MAX_ENTRIES_PER_PAGE = 1000
 MAX_BODY_BYTES = 512 * 1024
+# Log sizes and indices are SQL BIGINTs: a larger number can name nothing (and
+# would overflow the database driver), so the API refuses it as bad input.
+MAX_INDEX = 2**63 - 1
 
 router = APIRouter()
 
@@ -146,7 +149,9 @@ async def checkpoint(request: Request, ledger: LedgerDep) -> PlainTextResponse:
 
 
 @router.get("/log/checkpoints", tags=["log"])
-async def checkpoints(ledger: LedgerDep, start: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+async def checkpoints(
+    ledger: LedgerDep, start: Annotated[int, Query(ge=0, le=MAX_INDEX)] = 0
+) -> dict[str, Any]:
     """Every checkpoint signed so far with size >= `start` (at most 1000), for auditors."""
     rows = await asyncio.to_thread(ledger.checkpoints, start, MAX_ENTRIES_PER_PAGE)
     return {
@@ -165,7 +170,9 @@ async def vkey(request: Request) -> PlainTextResponse:
 
 @router.get("/log/proof/consistency", tags=["log"])
 async def consistency(
-    ledger: LedgerDep, old: Annotated[int, Query(ge=0)], new: Annotated[int, Query(ge=0)]
+    ledger: LedgerDep,
+    old: Annotated[int, Query(ge=0, le=MAX_INDEX)],
+    new: Annotated[int, Query(ge=0, le=MAX_INDEX)],
 ) -> dict[str, list[str]]:
     """RFC 9162 §2.1.4 consistency proof between two tree sizes (standard base64)."""
     if old > new:
@@ -176,7 +183,9 @@ async def consistency(
 
 @router.get("/log/proof/inclusion", tags=["log"])
 async def inclusion(
-    ledger: LedgerDep, index: Annotated[int, Query(ge=0)], size: Annotated[int, Query(ge=1)]
+    ledger: LedgerDep,
+    index: Annotated[int, Query(ge=0, le=MAX_INDEX)],
+    size: Annotated[int, Query(ge=1, le=MAX_INDEX)],
 ) -> dict[str, list[str]]:
     """RFC 9162 §2.1.3 inclusion proof of entry `index` in the tree of `size` entries."""
     if size > await asyncio.to_thread(ledger.size):
@@ -187,7 +196,9 @@ async def inclusion(
 
 @router.get("/log/entries", tags=["log"])
 async def entries(
-    ledger: LedgerDep, start: Annotated[int, Query(ge=0)], end: Annotated[int, Query(ge=1)]
+    ledger: LedgerDep,
+    start: Annotated[int, Query(ge=0, le=MAX_INDEX)],
+    end: Annotated[int, Query(ge=1, le=MAX_INDEX)],
 ) -> dict[str, Any]:
     """Entries [start, end) as base64url bytes, at most 1000 per call."""
     if end <= start:

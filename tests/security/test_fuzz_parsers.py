@@ -1,16 +1,20 @@
-"""Hostile input to every parser of the core: nothing escapes but a `GovidError`.
+"""Hostile input to every parser: nothing escapes but a `GovidError`.
 
 Each parser gets arbitrary text or bytes, and mutations of a valid input
 (truncation, a flipped byte, an inserted separator, deep nesting), from
 hypothesis. A parser may accept or refuse; it may never raise anything else
 (no `KeyError`, `RecursionError`, `UnicodeDecodeError`, ...), which would be a
-500 at the HTTP edge.
+500 at the HTTP edge. Beyond the core: the OpenID4VC messages (key proofs,
+credential requests, DCQL queries, vp_tokens, offline QR texts) and the CSV
+import, from a row's cells to a whole hostile file.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,18 +24,26 @@ from hypothesis import strategies as st
 from did.document import DIDDocument
 from did.errors import GovidError
 from did.identifiers import DID, DIDURL
-from did.jose import parse_unverified_jws, verify_jws
-from did.keys import from_multikey, generate_private_key, public_key_from_jwk
+from did.jose import parse_unverified_jws, sign_jws, verify_jws
+from did.keys import from_multikey, generate_private_key, jwk_from_public_key, public_key_from_jwk
 from did.methods.jwk import jwk_from_did_jwk
 from did.methods.key import public_key_from_did_key
 from did.sd_jwt import Disclosure, UnverifiedSDJWT
 from did.status_list import StatusList, StatusReference
+from issuer.context import IssuerContext
+from issuer.credential_types import credential_type, validate_claims, vct_for
+from issuer.importer import import_csv, row_claims
+from issuer.openid4vci import CredentialRequest, check_proof
 from registry import authoring
 from registry.checkpoint import Checkpoint
 from registry.entry import LogEntry
 from registry.note import Note, NoteVerifier, parse_vkey
 from registry.operations import Operation
+from registry.state import Accreditation
 from registry.witness_protocol import AddCheckpointRequest
+from verifier.dcql import DCQLQuery
+from verifier.offline import decode_offline, encode_offline
+from verifier.openid4vp import parse_vp_token
 
 LEDGER = "govid.example/registry"
 _KEY = generate_private_key("EdDSA")
@@ -172,3 +184,194 @@ def test_deeply_nested_jws_payload_is_refused_cleanly() -> None:
     token = f"{header}.{payload}.{b64url_encode(b'x' * 64)}"
     for parser in (parse_unverified_jws, lambda t: Operation.parse(t, ledger=LEDGER)):
         _only_govid_errors(parser, token)
+
+
+# --- OpenID4VCI / OpenID4VP messages ---------------------------------------------------
+
+_NOW = datetime.now(UTC)
+_DCQL = {
+    "credentials": [
+        {
+            "id": "pid",
+            "format": "dc+sd-jwt",
+            "meta": {"vct_values": ["https://govid.example/vct/civil-identity"]},
+            "claims": [{"path": ["given_name"]}, {"path": ["address", "locality"]}],
+        }
+    ]
+}
+_QUERY = DCQLQuery.parse(_DCQL)
+_HOLDER = generate_private_key("ES256")
+_PROOF = sign_jws(
+    json.dumps(
+        {"aud": "https://issuer.example", "iat": int(_NOW.timestamp()), "nonce": "n"}
+    ).encode(),
+    _HOLDER,
+    typ="openid4vci-proof+jwt",
+    extra_header={"jwk": jwk_from_public_key(_HOLDER.public_key())},
+)
+
+OID4VC_TEXT_PARSERS: dict[str, Callable[[str], object]] = {
+    "key_proof": lambda t: check_proof(t, audience="https://issuer.example", now=_NOW),
+    "vp_token": lambda t: parse_vp_token(t, query=_QUERY),
+    "offline_qr": decode_offline,
+}
+OID4VC_SEEDS: dict[str, str] = {
+    "key_proof": _PROOF,
+    "vp_token": json.dumps({"pid": [_VALID_OP + "~WyJzYWx0IiwiYSIsMV0~"]}),
+    "offline_qr": encode_offline(_VALID_OP + "~"),
+}
+OID4VC_JSON_PARSERS: dict[str, Callable[[Any], object]] = {
+    "credential_request": lambda v: CredentialRequest.parse(v, batch_size=4),
+    "dcql_query": DCQLQuery.parse,
+}
+
+
+@pytest.mark.parametrize("name", sorted(OID4VC_TEXT_PARSERS))
+def test_oid4vc_text_parsers_on_arbitrary_and_mutated_text(name: str) -> None:
+    @_settings
+    @given(st.text(max_size=300) | _mutations(OID4VC_SEEDS[name]))
+    def run(text: str) -> None:
+        _only_govid_errors(OID4VC_TEXT_PARSERS[name], text)
+
+    run()
+    OID4VC_TEXT_PARSERS[name](OID4VC_SEEDS[name])  # the seed itself is accepted
+
+
+def _structured(seed: Any) -> st.SearchStrategy[Any]:
+    """`seed` with one member replaced by arbitrary JSON, or arbitrary JSON."""
+    if isinstance(seed, dict) and seed:
+        return (
+            st.sampled_from(sorted(seed)).flatmap(
+                lambda k: _structured(seed[k]).map(lambda v: {**seed, k: v})
+            )
+            | _json
+        )
+    if isinstance(seed, list) and seed:
+        return (
+            st.integers(0, len(seed) - 1).flatmap(
+                lambda i: _structured(seed[i]).map(lambda v: [*seed[:i], v, *seed[i + 1 :]])
+            )
+            | _json
+        )
+    return _json
+
+
+_JSON_SEEDS: dict[str, Any] = {
+    "credential_request": {"credential_configuration_id": "civil_identity",
+                           "proofs": {"jwt": [_PROOF]}},
+    "dcql_query": _DCQL,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(OID4VC_JSON_PARSERS))
+def test_oid4vc_json_parsers_on_arbitrary_and_mutated_json(name: str) -> None:
+    @_settings
+    @given(_structured(_JSON_SEEDS[name]))
+    def run(value: Any) -> None:
+        _only_govid_errors(OID4VC_JSON_PARSERS[name], value)
+
+    run()
+    OID4VC_JSON_PARSERS[name](_JSON_SEEDS[name])
+
+
+@pytest.mark.parametrize("name", sorted(OID4VC_JSON_PARSERS))
+def test_oid4vc_json_parsers_on_deep_nesting(name: str) -> None:
+    deep: Any = 1
+    for _ in range(50_000):
+        deep = {"a": deep}
+    for value in (deep, {"credentials": [deep]}, {"proofs": {"jwt": deep}}):
+        _only_govid_errors(OID4VC_JSON_PARSERS[name], value)
+
+
+# --- the CSV import ----------------------------------------------------------------------
+
+_CIVIL = credential_type("civil_identity")
+_COLUMNS = st.sampled_from(
+    ["given_name", "family_name", "birthdate", "personal_id", "nationality", "address",
+     "address.locality", "address.locality.x", "age_over_18", "given_name.x", "", " ", "."]
+) | st.text(max_size=12)  # fmt: skip
+_CELLS = st.none() | st.text(max_size=40) | st.sampled_from(["[" * 5000, "{}", "true", "1e999"])
+
+
+def test_csv_rows_give_claims_or_govid_errors() -> None:
+    @_settings
+    @given(st.dictionaries(_COLUMNS, _CELLS, max_size=8))
+    def run(row: dict[str, str | None]) -> None:
+        try:
+            validate_claims(_CIVIL, row_claims(_CIVIL, row))
+        except GovidError:
+            pass
+
+    run()
+
+
+class _Ledger:
+    """Accredits everyone: the import's parsing is under test, not the ledger."""
+
+    origin = LEDGER
+
+    def submit(self, operation: str) -> dict[str, Any]:
+        return {"operationHash": "x", "index": 0}
+
+    def accreditations(self, did: str) -> list[Accreditation]:
+        vcts = tuple(vct_for(t, "http://issuer.example") for t in (_CIVIL,))
+        return [Accreditation("a", did, "root", "issuer", vcts, (), 0, 2**40, 1)]
+
+
+@pytest.fixture(scope="module")
+def import_ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IssuerContext]:
+    from issuer.agencies import create_agency
+    from issuer.keys_at_rest import KEK, new_kek_text
+    from issuer.migrations import upgrade
+    from issuer.settings import IssuerSettings
+    from issuer.store import make_engine
+
+    db = tmp_path_factory.mktemp("import") / "issuer.db"
+    settings = IssuerSettings(database_url=f"sqlite:///{db}", public_url="http://issuer.example")
+    ctx = IssuerContext(settings, make_engine(settings.url()), KEK.parse(new_kek_text()), _Ledger())
+    upgrade(ctx.engine)
+    create_agency(ctx, slug="civil", name="Civil", type_ids=["civil_identity"])
+    yield ctx
+    ctx.engine.dispose()
+
+
+_CSV_SEED = (
+    b"personal_id,given_name,family_name,birthdate,nationality,address.locality,address.country\n"
+    b"ID-0001,Ana,Silva,1990-01-02,PT,Porto,PT\n"
+)
+
+
+def test_csv_import_of_hostile_files_raises_only_govid_errors(
+    import_ctx: IssuerContext, tmp_path: Path
+) -> None:
+    position = st.integers(0, len(_CSV_SEED))
+    files = st.one_of(
+        st.binary(max_size=300),
+        position.map(lambda i: _CSV_SEED[:i]),
+        st.tuples(position, st.binary(min_size=1, max_size=4)).map(
+            lambda p: _CSV_SEED[: p[0]] + p[1] + _CSV_SEED[p[0] :]
+        ),
+        st.just(_CSV_SEED + b"ID-0002,\x00,B,1990-01-02,PT,X,PT\n"),
+        st.just(b"\xff\xfe" + _CSV_SEED),
+        st.just(_CSV_SEED.replace(b"Porto", b'"' + b"[" * 3000 + b'"')),
+    )
+    counter = [0]
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(files)
+    def run(data: bytes) -> None:
+        counter[0] += 1
+        source = tmp_path / f"in-{counter[0]}.csv"
+        source.write_bytes(data)
+        try:
+            import_csv(
+                import_ctx,
+                agency="civil",
+                configuration_id="civil_identity",
+                source=source,
+                result=tmp_path / f"out-{counter[0]}.csv",
+            )
+        except GovidError:
+            pass
+
+    run()
