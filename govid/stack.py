@@ -402,7 +402,7 @@ def stack_description(
         "counter": dict(values["counter"]),
         "wallet_passphrase": (values.get("wallet") or {}).get("passphrase"),
         "pages": pages,
-        "docs": {s.name: layout.url(s.name) + "/docs" for s in services},
+        "docs": {s.name: layout.url(s.name) + "/docs" for s in services if s.name != "wallet"},
     }
 
 
@@ -437,7 +437,9 @@ def _print(layout: Layout, services: list[Service], description: dict[str, Any])
     print("govid is up. Ctrl-C stops it.")
     for s in services:
         url = layout.url(s.name)
-        print(f"  {s.name:<12} {url}   (API docs: {url}/docs)")
+        # The wallet is the citizen's app, not an API: it publishes no docs.
+        docs = "" if s.name == "wallet" else f"   (API docs: {url}/docs)"
+        print(f"  {s.name:<14} {url}{docs}")
     for name, url in description["pages"].items():
         if url:
             print(f"  page: {name:<16} {url}")
