@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any, Final
 from urllib.parse import unquote
 
@@ -104,6 +105,10 @@ def parse_document_bytes(body: bytes) -> DIDDocument:
     return DIDDocument.from_json(value)
 
 
+# The whole fetch may take this many per-read timeouts, redirects included.
+TOTAL_BUDGET_FACTOR = 3
+
+
 class DIDWebResolver:
     """`MethodResolver` for did:web over an injected `httpx.Client`.
 
@@ -140,6 +145,9 @@ class DIDWebResolver:
         return ResolutionResult(document)
 
     def _fetch(self, url: httpx.URL) -> bytes:
+        # httpx's timeout bounds each read; a server dripping a byte at a time
+        # would never trip it. The whole fetch, redirects included, gets a budget.
+        deadline = time.monotonic() + TOTAL_BUDGET_FACTOR * self._timeout
         origin = (url.scheme, url.host, url.port)
         headers = {"Accept": "application/did+json, application/json;q=0.9"}
         for _ in range(self._max_redirects + 1):
@@ -148,7 +156,7 @@ class DIDWebResolver:
                     "GET", url, headers=headers, timeout=self._timeout, follow_redirects=False
                 ) as response:
                     if not response.is_redirect:
-                        return self._read(response)
+                        return self._read(response, deadline)
                     location = response.headers.get("location")
             except httpx.HTTPError as exc:
                 raise ResolutionUnavailable("the did:web server could not be reached") from exc
@@ -162,7 +170,7 @@ class DIDWebResolver:
                 raise ResolutionUnavailable("the did:web server redirected to another origin")
         raise ResolutionUnavailable("the did:web server redirected too many times")
 
-    def _read(self, response: httpx.Response) -> bytes:
+    def _read(self, response: httpx.Response, deadline: float) -> bytes:
         if response.status_code in (404, 410):
             raise DIDNotFound("the did:web server has no such document")
         if response.status_code != 200:
@@ -179,4 +187,6 @@ class DIDWebResolver:
             body += chunk
             if len(body) > self._max_bytes:
                 raise InvalidDIDDocument("the served document is too large")
+            if time.monotonic() > deadline:
+                raise ResolutionUnavailable("the did:web server is too slow")
         return bytes(body)

@@ -7,6 +7,7 @@ answer is 413 with a govid error body, and the route never runs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import time
@@ -29,14 +30,33 @@ class _TooLarge(Exception):
     pass
 
 
+class _TooSlow(Exception):
+    pass
+
+
+# A client has this long to send its whole body: uvicorn bounds the headers and
+# idle keep-alive, not a body trickled a byte at a time (slowloris).
+DEFAULT_BODY_TIMEOUT = 30.0
+
+
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    """Bounds every request body in size (413) and in the time to receive it (408)."""
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, body_timeout: float = DEFAULT_BODY_TIMEOUT
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        # No identifier, query or form value of any govid API contains a NUL:
+        # refuse it at the door rather than let each database decide.
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"").lower():
+            await _reply(send, 400, _NUL_BODY)
             return
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
@@ -45,15 +65,24 @@ class BodySizeLimit:
                 except ValueError:
                     declared = self.max_bytes + 1
                 if declared > self.max_bytes:
-                    await _reply_413(send)
+                    await _reply(send, 413, _BODY)
                     return
         seen = 0
         started = False
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
+        body_done = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, body_done
+            if body_done:  # after the body, receive() waits for a disconnect: unbounded
+                return await receive()
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(remaining, 0.001))
+            except TimeoutError as exc:
+                raise _TooSlow from exc
             if message["type"] == "http.request":
+                body_done = not message.get("more_body", False)
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     raise _TooLarge
@@ -69,16 +98,27 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _reply_413(send)
+                await _reply(send, 413, _BODY)
+        except _TooSlow:
+            if not started:
+                await _reply(send, 408, _SLOW_BODY)
 
 
-async def _reply_413(send: Send) -> None:
+_NUL_BODY = json.dumps(
+    {"error": "request.invalid", "error_description": "the request contains a NUL character"}
+).encode()
+_SLOW_BODY = json.dumps(
+    {"error": "request.timeout", "error_description": "the request body took too long to send"}
+).encode()
+
+
+async def _reply(send: Send, status: int, body: bytes) -> None:
     headers = [
         (b"content-type", b"application/json"),
-        (b"content-length", str(len(_BODY)).encode()),
+        (b"content-length", str(len(body)).encode()),
     ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": _BODY})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class FailureLimit:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from did._b64 import b64url_encode
 from did.errors import DIDNotFound, GovidError, InvalidDID, MalformedInput, MethodNotSupported
 from did.http_status import status_for
+from did.identifiers import DID
 from registry.errors import ProofRequestInvalid
 from registry.ledger import Ledger, b64std
 from registry.operation_errors import UnknownDID
@@ -89,8 +90,7 @@ async def resolve(
 ) -> JSONResponse:
     """DIF Universal Resolver shape, with `didDocumentMetadata.ledgerProof`."""
     try:
-        if not did.startswith("did:"):
-            raise InvalidDID("not a DID")
+        DID.parse(did)  # DID Core §3.1 syntax (and length bound), else invalidDid
         if not did.startswith(METHOD_PREFIX):
             raise MethodNotSupported("this registry resolves did:govid only")
         vid = _parse_version_id(version_id)
@@ -211,6 +211,7 @@ async def entries(
 @router.get("/accreditations/{did}", tags=["accreditations"])
 async def accreditations(did: str, request: Request, ledger: LedgerDep) -> dict[str, Any]:
     """The accreditations granted to `did`, each with the proof of its granting entry."""
+    DID.parse(did)  # a malformed DID is a 400, not an empty list
     quorum: int = request.app.state.min_cosignatures
     return await asyncio.to_thread(ledger.accreditations_with_proofs, did, quorum)
 

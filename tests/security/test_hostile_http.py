@@ -162,7 +162,8 @@ def test_nul_bytes_and_huge_numbers_are_4xx_everywhere(hostile: Hostile) -> None
         for method, url, kwargs in _probes(hostile):
             response = http.request(method, url, **kwargs)
             assert 400 <= response.status_code < 500, (method, url, response.text)
-            if response.status_code != 429:
+            # The agency's web page answers as a page (a sign-in prompt); APIs in JSON.
+            if response.status_code != 429 and "/agency" not in url:
                 assert "error" in response.json() or "didResolutionMetadata" in response.json()
     hostile.fuzzed["probes"] += len(_probes(hostile))
 
