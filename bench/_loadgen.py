@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from bench.registry import _load
+from bench._registry_load import _load
 from did.jose import parse_unverified_jws
 from did.keys import generate_private_key, private_key_from_jwk
 from did.sd_jwt import present_sd_jwt

@@ -32,37 +32,31 @@ on a separate 10^3-leaf table, interleaved. Time and size must grow as log n.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import math
 import os
 import random
 import secrets
 import shutil
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from bench._harness import Record, Settings, compare
+from bench._harness import Record, Settings
+from bench._registry_load import CONCURRENCY, HOST, _LoadClient, _sign_pool
+from bench._registry_proofs import _proof_growth
 
 __all__ = ["AIMS", "run"]
 
 POSTGRES_URL = os.environ.get("GOVID_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-HOST = "127.0.0.1"
-CONCURRENCY = 64  # requests in flight from the load client
 CHUNK = 64  # operations per append_batch in process (the same 64 in flight)
 WARMUP = 300  # requests per server before the timed rounds
 APPENDS_PER_S_AIM = 1500.0
@@ -96,197 +90,6 @@ class _Plan:
     def share(self) -> int:
         """Operations per round for one registry (bounds a round by count)."""
         return (self.pool - WARMUP) // self.rounds
-
-
-# --- the pre-signed operations -----------------------------------------------------------
-
-
-def _sign_some(n: int) -> list[tuple[str, str]]:
-    from registry.authoring import create_did
-    from registry.bootstrap import DEFAULT_ORIGIN
-
-    out = []
-    for _ in range(n):
-        keyring, compact = create_did(ledger=DEFAULT_ORIGIN)
-        out.append((compact, keyring.did))
-    return out
-
-
-def _sign_pool(n: int) -> list[tuple[str, str]]:
-    """`n` signed `did.create` operations and their DIDs, on every usable core."""
-    workers = max(1, min(4, len(os.sched_getaffinity(0))))
-    if workers == 1 or n < 1000:
-        return _sign_some(n)
-    parts = [n // workers + (1 if i < n % workers else 0) for i in range(workers)]
-    with ProcessPoolExecutor(workers) as pool:
-        return [item for part in pool.map(_sign_some, parts) for item in part]
-
-
-# --- the load client (a second process) ---------------------------------------------------
-
-
-async def _load(
-    port: int, requests: Sequence[bytes], *, seconds: float, concurrency: int
-) -> dict[str, Any]:
-    """Send `requests` over `concurrency` keep-alive connections until done or `seconds`."""
-    conns = [
-        await asyncio.open_connection(HOST, port) for _ in range(min(concurrency, len(requests)))
-    ]
-    statuses: Counter[str] = Counter()
-    latencies: list[float] = []
-    cursor = 0
-    start = time.perf_counter()
-    deadline = start + seconds
-    last = start
-
-    async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal cursor, last
-        while cursor < len(requests) and time.perf_counter() < deadline:
-            request = requests[cursor]
-            cursor += 1
-            sent = time.perf_counter()
-            try:
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                if length:
-                    await reader.readexactly(length)
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-                statuses["connection"] += 1
-                return
-            done = time.perf_counter()
-            statuses[head[9:12].decode("ascii")] += 1
-            latencies.append(done - sent)
-            last = max(last, done)
-
-    try:
-        await asyncio.wait_for(
-            asyncio.gather(*(worker(r, w) for r, w in conns)), timeout=seconds + 120
-        )
-    finally:
-        for _, writer in conns:
-            writer.close()
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return (
-            latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0
-        )
-
-    return {
-        "sent": cursor,
-        "statuses": dict(statuses),
-        "elapsed": last - start,
-        "p50_ms": pct(0.5),
-        "p99_ms": pct(0.99),
-    }
-
-
-def _client_main() -> None:
-    """`python -m bench.registry --client OPS_FILE`: one JSON command per stdin line."""
-    ops: list[str] = json.loads(Path(sys.argv[2]).read_text(encoding="ascii"))
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        port = int(cmd["port"])
-        requests: list[bytes] = []
-        if cmd["kind"] == "post":
-            head = f"POST /operations HTTP/1.1\r\nhost: {HOST}:{port}\r\n"
-            head += "content-type: application/json\r\n"
-            for i in range(cmd["start"], cmd["start"] + cmd["count"]):
-                body = json.dumps({"operation": ops[i % len(ops)]}).encode("ascii")
-                requests.append(f"{head}content-length: {len(body)}\r\n\r\n".encode("ascii") + body)
-        else:
-            paths = cmd["paths"]
-            for i in range(cmd["count"]):
-                path = paths[i % len(paths)]
-                requests.append(f"GET {path} HTTP/1.1\r\nhost: {HOST}:{port}\r\n\r\n".encode())
-        result = asyncio.run(
-            _load(port, requests, seconds=cmd["seconds"], concurrency=cmd["concurrency"])
-        )
-        print(json.dumps(result), flush=True)
-
-
-@dataclass(frozen=True, slots=True)
-class _Load:
-    ok: int
-    sent: int
-    elapsed: float
-    statuses: dict[str, int]
-    p50_ms: float
-    p99_ms: float
-
-    @property
-    def rate(self) -> float:
-        return self.ok / self.elapsed if self.elapsed > 0 else 0.0
-
-
-class _LoadClient:
-    """The parent's handle on the load client process."""
-
-    def __init__(self, ops_file: Path) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.registry", "--client", str(ops_file)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=Path(__file__).resolve().parent.parent,
-        )
-
-    def run(
-        self,
-        port: int,
-        *,
-        kind: str = "post",
-        start: int = 0,
-        count: int,
-        seconds: float,
-        paths: Sequence[str] = (),
-        expect: str,
-        concurrency: int = CONCURRENCY,
-    ) -> _Load:
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        cmd = {
-            "port": port,
-            "kind": kind,
-            "start": start,
-            "count": count,
-            "seconds": seconds,
-            "paths": list(paths),
-            "concurrency": concurrency,
-        }
-        self._proc.stdin.write(json.dumps(cmd) + "\n")
-        self._proc.stdin.flush()
-        line = self._proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the load client died")
-        out = json.loads(line)
-        statuses: dict[str, int] = out["statuses"]
-        bad = {k: v for k, v in statuses.items() if k != expect}
-        if bad:
-            raise RuntimeError(f"unexpected answers from port {port}: {bad}")
-        return _Load(
-            statuses.get(expect, 0),
-            out["sent"],
-            out["elapsed"],
-            statuses,
-            out["p50_ms"],
-            out["p99_ms"],
-        )
-
-    def close(self) -> None:
-        if self._proc.stdin is not None:
-            self._proc.stdin.close()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-
-
-# --- servers --------------------------------------------------------------------------------
 
 
 def _free_port() -> int:
@@ -581,152 +384,6 @@ def _inprocess_suite(
         engine.dispose()
 
 
-# --- proof growth ---------------------------------------------------------------------------------
-
-
-def _fill_nodes(path: Path, old: int, new: int) -> None:
-    """Insert the synthetic nodes of every perfect subtree completed between sizes old and new.
-
-    Node (l, i) covers leaves [i*2^l, (i+1)*2^l): it exists in a log of n
-    leaves iff i < n >> l. Hashes are random: proof generation never checks them.
-    """
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute("PRAGMA journal_mode=OFF")
-        conn.execute("PRAGMA synchronous=OFF")
-        conn.execute("PRAGMA cache_size=-262144")  # 256 MiB while filling
-        level = 0
-        while new >> level:
-            lo, hi = old >> level, new >> level
-            for begin in range(lo, hi, 500_000):
-                end = min(begin + 500_000, hi)
-                blob = os.urandom(32 * (end - begin))
-                rows = (
-                    (level, i, blob[(i - begin) * 32 : (i - begin + 1) * 32])
-                    for i in range(begin, end)
-                )
-                conn.executemany(
-                    "INSERT INTO registry_node (level, idx, hash) VALUES (?, ?, ?)", rows
-                )
-            level += 1
-        conn.commit()
-    finally:
-        conn.close()
-
-
-def _node_ledger(path: Path) -> Any:
-    from sqlmodel import SQLModel, create_engine
-
-    from registry.bootstrap import DEFAULT_ORIGIN
-    from registry.ledger import Ledger
-    from registry.note import NoteSigner
-    from registry.store import REGISTRY_TABLES, make_engine
-
-    plain = create_engine(f"sqlite:///{path}")
-    SQLModel.metadata.create_all(plain, tables=REGISTRY_TABLES)
-    plain.dispose()
-    return Ledger(
-        make_engine(f"sqlite:///{path}"),
-        origin=DEFAULT_ORIGIN,
-        signer=NoteSigner.generate(DEFAULT_ORIGIN),
-    )
-
-
-def _prover(ledger: Any, size: int) -> tuple[Callable[[], list[bytes]], int]:
-    """A call proving a random leaf into the tree of `size`, and the proof's byte size."""
-    rng = random.Random(size)
-    indices = [rng.randrange(size) for _ in range(4096)]
-    position = 0
-
-    def prove() -> list[bytes]:
-        nonlocal position
-        position = (position + 1) % len(indices)
-        proof: list[bytes] = ledger.inclusion_proof(indices[position], size)
-        return proof
-
-    sizes = [32 * len(ledger.inclusion_proof(i, size)) for i in indices[:256]]
-    return prove, round(statistics.mean(sizes))
-
-
-def _proof_growth(plan: _Plan, settings: Settings, tmp: Path) -> list[Record]:
-    sizes = [10**k for k in range(3, plan.max_log10 + 1)]
-    ref_ledger = _node_ledger(tmp / "nodes-ref.db")
-    ref_ledger.engine.dispose()
-    _fill_nodes(tmp / "nodes-ref.db", 0, sizes[0])
-    ref_prove, ref_bytes = _prover(ref_ledger, sizes[0])
-    ledger = _node_ledger(tmp / "nodes.db")
-    records: list[Record] = []
-    old = 0
-    print(
-        f"{'leaves':>10} {'log2 n':>7} {'fill s':>7} {'proof us':>9} {'x 1e3':>6} "
-        f"{'log ratio':>9} {'bytes':>6} {'x 1e3':>6}"
-    )
-    times: dict[int, float] = {}
-    for n in sizes:
-        ledger.engine.dispose()  # the fill switches journalling off: no other connection
-        start = time.perf_counter()
-        _fill_nodes(tmp / "nodes.db", old, n)
-        fill_s = time.perf_counter() - start
-        old = n
-        prove, proof_bytes = _prover(ledger, n)
-        comparison = compare(prove, ref_prove, settings)
-        times[n] = comparison.subject_s
-        log_ratio = math.log2(n) / math.log2(sizes[0])
-        tag = f"1e{round(math.log10(n))}"
-        print(
-            f"{n:>10} {math.log2(n):7.1f} {fill_s:7.1f} {comparison.subject_s * 1e6:9.1f} "
-            f"{comparison.ratio:6.2f} {log_ratio:9.2f} {proof_bytes:6d} "
-            f"{proof_bytes / ref_bytes:6.2f}"
-        )
-        records.append(
-            Record(
-                f"registry.proof_time.{tag}",
-                round(comparison.subject_s * 1e6, 1),
-                "us/op",
-                f"Ledger.inclusion_proof of a random leaf in a {n}-leaf log (SQLite, synthetic "
-                "nodes); ratio = time / the same at 1e3 leaves (interleaved); log growth "
-                f"predicts {log_ratio:.2f}",
-                round(comparison.ratio, 3),
-            )
-        )
-        records.append(
-            Record(
-                f"registry.proof_size.{tag}",
-                proof_bytes,
-                "bytes",
-                f"mean inclusion proof size (32-byte hashes) at {n} leaves; ratio = size / size "
-                f"at 1e3 leaves; log growth predicts {log_ratio:.2f}",
-                round(proof_bytes / ref_bytes, 3),
-            )
-        )
-        if n == sizes[-1]:
-            records.append(
-                Record(
-                    "registry.proof_growth",
-                    round(comparison.subject_s * 1e6, 1),
-                    "us/op",
-                    f"proof time at {n} leaves ({proof_bytes} bytes) over proof time at 1000 "
-                    f"leaves ({ref_bytes} bytes); log growth predicts {log_ratio:.2f}, linear "
-                    f"{n // sizes[0]}",
-                    round(comparison.ratio, 3),
-                )
-            )
-    for engine_owner in (ledger, ref_ledger):
-        engine_owner.engine.dispose()
-    last = sizes[-1]
-    growth = times[last] / times[sizes[0]]
-    bound = 2 * math.log2(last) / math.log2(sizes[0])
-    verdict = "logarithmic" if growth <= bound else "NOT logarithmic"
-    print(
-        f"proof time 1e3 -> {last:.0e}: x{growth:.2f} (log bound x{bound:.1f}, "
-        f"linear x{last // sizes[0]}): {verdict}"
-    )
-    return records
-
-
-# --- the suite ------------------------------------------------------------------------
-
-# (record, test on the record, wording)
 AIMS: tuple[tuple[str, Callable[[Record], bool], str], ...] = (
     ("registry.append_http_sqlite", lambda r: r.ratio >= HTTP_RATIO_AIM, "ratio >= 0.8"),
     ("registry.append_http_postgres", lambda r: r.ratio >= HTTP_RATIO_AIM, "ratio >= 0.8"),
@@ -838,7 +495,3 @@ def run(settings: Settings) -> list[Record]:
                 f"{'met' if ok(record) else 'NOT met'}"
             )
     return records
-
-
-if __name__ == "__main__" and sys.argv[1:2] == ["--client"]:
-    _client_main()
