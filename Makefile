@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= .govid-data
 PYTEST_ARGS ?=
+# The machine's PostgreSQL (trust auth); the PostgreSQL tests fail, never skip, without it.
+GOVID_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export GOVID_TEST_DATABASE_URL
 
 .PHONY: run test lint reformat bench venv clean soak audit lock
 

@@ -84,7 +84,7 @@ def compact_json(array: list[Any]) -> bytes:
 
 def rfc_example_json(array: list[Any]) -> bytes:
     """The spelling of the generated RFC 9901 examples (Python `json.dumps` defaults:
-    `", "` separators, non-ASCII escaped as `\\uXXXX`), to reproduce their exact
+    `", "` separators, non-ASCII as `\\u` escapes), to reproduce their exact
     Disclosure strings. (The hand-written §4.2.1 example uses raw UTF-8 instead.)"""
     return json.dumps(array, allow_nan=False).encode("ascii")
 

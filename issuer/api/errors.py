@@ -33,6 +33,9 @@ from issuer.errors import (
     UnknownCredentialConfiguration,
     UnknownCredentialIdentifier,
 )
+from registry.api.errors import database_down as _database_down
+from registry.api.errors import http_error as _http_error
+from registry.api.errors import validation_error as _validation_error
 
 __all__ = ["install_error_handlers", "protocol_error"]
 
@@ -75,23 +78,6 @@ async def _govid_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(payload, status_code=status_for(exc), headers=_NO_STORE)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
-    # FastAPI's default echoes the input back; it may be personal data.
-    assert isinstance(exc, RequestValidationError)
-    where = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()][:5]
-    body = {
-        "error": "request.invalid",
-        "error_description": "the request does not match the API schema",
-        "fields": where,
-    }
-    return JSONResponse(body, status_code=400)
-
-
-async def _database_down(_: Request, exc: Exception) -> JSONResponse:
-    body = {"error": "service.unavailable", "error_description": "the database is unavailable"}
-    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
-
-
 async def _value_refused(_: Request, exc: Exception) -> JSONResponse:
     # The database refused a value the request carried (a NUL byte in text on
     # PostgreSQL, a number out of a column's range): bad input, not our fault.
@@ -100,12 +86,6 @@ async def _value_refused(_: Request, exc: Exception) -> JSONResponse:
         "error_description": "the request holds a value that cannot be stored or looked up",
     }
     return JSONResponse(body, status_code=400, headers=_NO_STORE)
-
-
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    body = {"error": f"http.{exc.status_code}", "error_description": str(exc.detail)}
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,4 +1,8 @@
-"""The only module of the registry that knows both govid errors and HTTP."""
+"""The only module of the registry that knows both govid errors and HTTP.
+
+`validation_error`, `database_down` and `http_error` answer the same for every
+service; the issuer's and verifier's error modules reuse them.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ async def _govid_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc), status_code=status_for(exc))
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def validation_error(_: Request, exc: Exception) -> JSONResponse:
     # FastAPI's default echoes the input back; it may be personal data.
     assert isinstance(exc, RequestValidationError)
     where = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()][:5]
@@ -29,7 +33,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=400)
 
 
-async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+async def database_down(_: Request, exc: Exception) -> JSONResponse:
     body = {"error": "service.unavailable", "error_description": "the database is unavailable"}
     return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
@@ -44,7 +48,7 @@ async def _value_refused(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=400)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     body = {"error": f"http.{exc.status_code}", "error_description": str(exc.detail)}
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
@@ -52,7 +56,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GovidError, _govid_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(OperationalError, database_down)
     app.add_exception_handler(DataError, _value_refused)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)

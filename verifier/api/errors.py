@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from did.errors import GovidError, NotFound
 from did.http_status import error_body, status_for
+from registry.api.errors import database_down as _database_down
 from verifier.errors import ClientAuthenticationFailed
 
 _WALLET_PREFIX = "/openid4vp/"
@@ -54,11 +55,6 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(wallet, status_code=400)
     body = {"error": "request.invalid", "error_description": description, "fields": where}
     return JSONResponse(body, status_code=400)
-
-
-async def _database_down(_: Request, exc: Exception) -> JSONResponse:
-    body = {"error": "service.unavailable", "error_description": "the database is unavailable"}
-    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
 
 async def _value_refused(request: Request, exc: Exception) -> JSONResponse:
