@@ -4,54 +4,82 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# uv installs exactly what uv.lock pins (never the newest release); it is
+# itself pinned and lives in .tools/, apart from the project's environment.
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+UV_SYNC := $(UV) sync --frozen --python $(PYTHON) --quiet
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
 DATA ?= .govid-data
+PORT_BASE ?=
 PYTEST_ARGS ?=
 # The machine's PostgreSQL (trust auth); the PostgreSQL tests fail, never skip, without it.
 GOVID_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export GOVID_TEST_DATABASE_URL
 
-.PHONY: run test lint reformat bench venv clean soak audit lock
+.PHONY: run test lint reformat bench venv venv-runtime clean soak audit lock
 
-venv: $(STAMP)
+$(UV):
+	@echo "Preparing the installer (uv $(UV_VERSION)) ..."
+	@$(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/python -m pip install --quiet \
+		--disable-pip-version-check uv==$(UV_VERSION) >$(TOOLS)/install.log 2>&1 \
+		|| { cat $(TOOLS)/install.log; rm -rf $(TOOLS); exit 1; }
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+# `make run`: the runtime dependencies only.
+venv-runtime: $(RUNTIME)
+$(RUNTIME): pyproject.toml uv.lock | $(UV)
+	@echo "Installing govid's runtime dependencies from uv.lock ..."
+	@$(UV_SYNC) --no-dev --inexact
+	@touch $@
 
-run: $(STAMP)
-	$(BIN)/govid up --data $(DATA)
+# `make test`, `make lint`, `make bench`: the development group as well, exactly.
+venv: $(DEV)
+$(DEV): pyproject.toml uv.lock | $(UV)
+	@echo "Installing govid and its development tools from uv.lock ..."
+	@$(UV_SYNC)
+	@touch $@ $(RUNTIME)
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
+run: $(RUNTIME)
+	@$(BIN)/govid up --data $(DATA) $(if $(PORT_BASE),--port-base $(PORT_BASE),)
 
-lint: $(STAMP)
+# The whole suite measures coverage against the floor in pyproject.toml
+# ([tool.coverage.report] fail_under); a selection (PYTEST_ARGS=...) does not.
+COVERAGE_ARGS := $(if $(PYTEST_ARGS),,--cov --cov-report=term:skip-covered)
+
+test: $(DEV)
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup $(COVERAGE_ARGS) $(PYTEST_ARGS)
+
+lint: $(DEV)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-reformat: $(STAMP)
+reformat: $(DEV)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python -m bench $(if $(QUICK),--quick,)
 
 SOAK_SECONDS ?= 600
 
 # The long soak (CI runs a 30 s form inside `make test`); PostgreSQL via
 # GOVID_TEST_DATABASE_URL, else SQLite with a warning.
-soak: $(STAMP)
-	$(BIN)/python -m tests.security.soak --duration $(SOAK_SECONDS) --json soak-report.json
+soak: $(DEV)
+	$(BIN)/python -m tools.soak --duration $(SOAK_SECONDS) --json soak-report.json
 
 # Known vulnerabilities in the pinned dependencies (requirements.lock).
-audit: $(STAMP)
-	$(BIN)/python -m tests.security.audit_deps
+audit: $(DEV)
+	$(BIN)/python -m tools.audit_deps
 
-lock: $(STAMP)
-	{ head -n 3 requirements.lock; $(BIN)/pip freeze --exclude-editable; } > requirements.lock.new && mv requirements.lock.new requirements.lock
+# Refresh uv.lock on purpose (newest releases within pyproject.toml's ranges);
+# then `make test` installs and checks them.
+lock: | $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

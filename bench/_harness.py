@@ -46,7 +46,7 @@ __all__ = [
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 # Distributions whose versions change the figures (printed when installed).
-_LIBRARIES = ("cryptography", "PyNaCl", "orjson", "jwcrypto", "sd-jwt")
+_LIBRARIES = ("cryptography", "PyNaCl", "jwcrypto", "sd-jwt")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,9 @@
-"""The lock file pins what runs, and the audit step reads pip-audit honestly.
+"""uv.lock pins what runs, and the audit step reads pip-audit honestly.
 
 The audit itself needs PyPI's JSON API; it runs as its own CI step
-(`python -m tests.security.audit_deps`), not here, so that the suite stays
-offline. Here: the lock covers every runtime and dev dependency, exactly
-pinned, at the versions installed; and the step's reading of pip-audit's
+(`python -m tools.audit_deps`), not here, so that the suite stays offline.
+Here: every distribution in this environment is the version uv.lock pins,
+every declared dependency is locked, and the step's reading of pip-audit's
 report is right in the three cases (clean, vulnerable, not audited).
 """
 
@@ -15,48 +15,72 @@ from importlib import metadata
 
 import pytest
 
-from tests.security.audit_deps import (
+from tools.audit_deps import (
     NOT_AUDITED,
+    PROJECT,
     REPO,
     VULNERABLE,
     exit_status,
+    locked_pins,
     read_report,
     render,
 )
 
-LOCK = REPO / "requirements.lock"
+LOCK = REPO / "uv.lock"
 
 
 def _norm(name: str) -> str:
+    # PEP 503 normalisation, as uv.lock writes names.
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _locked() -> dict[str, str]:
-    pins = {}
-    for line in LOCK.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, sep, version = line.partition("==")
-        assert sep and version and ";" not in version, f"not an exact pin: {line}"
-        pins[_norm(name)] = version
-    return pins
+def _installed() -> dict[str, str]:
+    found = {}
+    for dist in metadata.distributions():
+        name = _norm(dist.metadata["Name"])
+        if name != PROJECT:
+            found[name] = dist.version
+    return found
 
 
-def test_every_declared_dependency_is_pinned_at_the_installed_version() -> None:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    declared = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
-    pins = _locked()
-    assert "govid" not in pins, "the project itself is not a dependency"
+def test_every_installed_distribution_is_the_locked_version() -> None:
+    pins = {_norm(name): version for name, version in locked_pins(LOCK).items()}
+    drift = {
+        name: (version, pins.get(name, "not locked"))
+        for name, version in _installed().items()
+        if pins.get(name) != version
+    }
+    assert not drift, f"installed (version, locked): {drift}; run `make venv`"
+
+
+def test_every_declared_dependency_is_locked_and_installed() -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = [*pyproject["project"]["dependencies"], *pyproject["dependency-groups"]["dev"]]
+    pins = {_norm(name): version for name, version in locked_pins(LOCK).items()}
+    installed = _installed()
     for requirement in declared:
         name = _norm(re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0])
-        assert name in pins, f"{name} is not in requirements.lock"
-        assert metadata.version(name) == pins[name], f"{name}: installed version differs"
+        assert name in pins, f"{name} is declared but not in uv.lock; run `make lock`"
+        assert installed.get(name) == pins[name], f"{name}: not installed at {pins[name]}"
 
 
-def test_locked_versions_are_installed() -> None:
-    for name, version in _locked().items():
-        assert metadata.version(name) == version, f"{name} {version} is locked, not installed"
+def test_the_lock_agrees_with_pyproject() -> None:
+    # uv records the requirements it resolved; a dependency added to
+    # pyproject.toml without `make lock` leaves them behind.
+    lock = tomllib.loads(LOCK.read_text(encoding="utf-8"))
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    (project,) = [p for p in lock["package"] if p["name"] == PROJECT]
+    locked_runtime = {r["name"] for r in project["metadata"]["requires-dist"]}
+    locked_dev = {r["name"] for r in project["metadata"]["requires-dev"]["dev"]}
+    declared_runtime = {
+        _norm(re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0]) for r in pyproject["project"]["dependencies"]
+    }
+    declared_dev = {
+        _norm(re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0])
+        for r in pyproject["dependency-groups"]["dev"]
+    }
+    assert {_norm(n) for n in locked_runtime} == declared_runtime
+    assert {_norm(n) for n in locked_dev} == declared_dev
 
 
 def _report(*deps: dict[str, object]) -> dict[str, object]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.security.procstack import running_stack
-from tests.security.soak import healthy, soak
+from tools.soak import healthy, soak
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """A bounded soak of the composed stack: mixed issuance, presentation and revocation.
 
-    python -m tests.security.soak --duration 600 [--workers 6] [--json report.json]
+    python -m tools.soak --duration 600 [--workers 6] [--json report.json]
 
 Runs the stack of `tests.security.procstack` (real processes; PostgreSQL from
 `GOVID_TEST_DATABASE_URL`, a fresh schema, else SQLite) and drives it from

@@ -1,6 +1,6 @@
 """The dependency audit CI runs: `pip-audit -r requirements.lock`, read honestly.
 
-    python -m tests.security.audit_deps [--lock requirements.lock] [--strict]
+    python -m tools.audit_deps [--lock requirements.lock] [--strict]
 
 pip-audit answers "No known vulnerabilities found" with exit status 0 even
 when it could check nothing: on a machine whose PyPI mirror has no per-version
@@ -24,11 +24,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
+PROJECT = "govid"
 VULNERABLE, NOT_AUDITED = 1, 3
 
 
@@ -63,11 +65,20 @@ def read_report(report: dict[str, Any]) -> Outcome:
     return Outcome(checked, skipped, vulnerable)
 
 
+def locked_pins(lock: Path) -> dict[str, str]:
+    """Every package uv.lock pins (all groups, all platforms), by name, less the project."""
+    packages = tomllib.loads(lock.read_text(encoding="utf-8"))["package"]
+    return {p["name"]: p["version"] for p in packages if p["name"] != PROJECT}
+
+
 def run_pip_audit(lock: Path) -> Outcome:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "audit.json"
+        requirements = Path(tmp) / "requirements.txt"
+        pins = sorted(locked_pins(lock).items())
+        requirements.write_text("".join(f"{name}=={version}\n" for name, version in pins))
         command = [
-            sys.executable, "-m", "pip_audit", "-r", str(lock), "--no-deps", "--disable-pip",
+            sys.executable, "-m", "pip_audit", "-r", str(requirements), "--no-deps", "--disable-pip",
             "-f", "json", "-o", str(out), "--progress-spinner", "off", "--timeout", "20",
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
@@ -102,7 +113,7 @@ def exit_status(outcome: Outcome, *, strict: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lock", type=Path, default=REPO / "requirements.lock")
+    parser.add_argument("--lock", type=Path, default=REPO / "uv.lock")
     parser.add_argument("--strict", action="store_true", default=None)
     args = parser.parse_args(argv)
     strict = bool(args.strict) or os.environ.get("GOVID_AUDIT_STRICT") == "1"
