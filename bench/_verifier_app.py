@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    settings = VerifierSettings()  # type: ignore[call-arg]  # from the environment
+    settings = VerifierSettings()  # from the environment
     app: FastAPI = create_app(build_context(settings))
 
     @app.get("/healthz", include_in_schema=False)

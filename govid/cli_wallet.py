@@ -216,6 +216,7 @@ def serve(
 ) -> None:
     """Serve the wallet web app to this device's browser."""
     import uvicorn
+
     from holder_wallet.api.app import create_app
 
     wallet = _open(directory, unlock=False)

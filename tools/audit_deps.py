@@ -65,27 +65,57 @@ def read_report(report: dict[str, Any]) -> Outcome:
     return Outcome(checked, skipped, vulnerable)
 
 
-def locked_pins(lock: Path) -> dict[str, str]:
-    """Every package uv.lock pins (all groups, all platforms), by name, less the project."""
-    packages = tomllib.loads(lock.read_text(encoding="utf-8"))["package"]
-    return {p["name"]: p["version"] for p in packages if p["name"] != PROJECT}
+def locked_pins(lock: Path) -> dict[str, set[str]]:
+    """Every version uv.lock pins, by name, less the project.
+
+    A universal lock may pin one package at several versions, one for each
+    set of environment markers (numpy for Python 3.11 and for 3.12+).
+    """
+    pins: dict[str, set[str]] = {}
+    for package in tomllib.loads(lock.read_text(encoding="utf-8"))["package"]:
+        if package["name"] != PROJECT:
+            pins.setdefault(package["name"], set()).add(package["version"])
+    return pins
+
+
+def requirement_sets(pins: dict[str, set[str]]) -> list[list[str]]:
+    """Exact pins spread over as few files as let each name appear once per file."""
+    sets: list[list[str]] = []
+    for name, versions in sorted(pins.items()):
+        for depth, version in enumerate(sorted(versions)):
+            if depth == len(sets):
+                sets.append([])
+            sets[depth].append(f"{name}=={version}")
+    return sets
+
+
+def _pip_audit(requirements: Path, out: Path) -> Outcome:
+    command = [
+        sys.executable, "-m", "pip_audit", "-r", str(requirements),
+        "--no-deps", "--disable-pip", "-f", "json", "-o", str(out),
+        "--progress-spinner", "off", "--timeout", "20",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    if not out.is_file() or not out.read_text().strip():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return Outcome(0, [], [], error=" / ".join(tail) or f"exit status {done.returncode}")
+    return read_report(json.loads(out.read_text()))
 
 
 def run_pip_audit(lock: Path) -> Outcome:
+    outcomes = []
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "audit.json"
-        requirements = Path(tmp) / "requirements.txt"
-        pins = sorted(locked_pins(lock).items())
-        requirements.write_text("".join(f"{name}=={version}\n" for name, version in pins))
-        command = [
-            sys.executable, "-m", "pip_audit", "-r", str(requirements), "--no-deps", "--disable-pip",
-            "-f", "json", "-o", str(out), "--progress-spinner", "off", "--timeout", "20",
-        ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
-        if not out.is_file() or not out.read_text().strip():
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            return Outcome(0, [], [], error=" / ".join(tail) or f"exit status {done.returncode}")
-        return read_report(json.loads(out.read_text()))
+        for number, pins in enumerate(requirement_sets(locked_pins(lock))):
+            requirements = Path(tmp) / f"requirements-{number}.txt"
+            requirements.write_text("".join(f"{pin}\n" for pin in pins))
+            outcomes.append(_pip_audit(requirements, Path(tmp) / f"audit-{number}.json"))
+    errors = [o.error for o in outcomes if o.error is not None]
+    return Outcome(
+        checked=sum(o.checked for o in outcomes),
+        skipped=[name for o in outcomes for name in o.skipped],
+        vulnerable=[v for o in outcomes for v in o.vulnerable],
+        error="; ".join(errors) if errors else None,
+    )
 
 
 def render(outcome: Outcome) -> str:

@@ -150,7 +150,7 @@ AGENCIES = {
 def make_context(database_url: str, registry: Registry, clock: Clock) -> IssuerContext:
     settings = IssuerSettings(
         database_url=database_url,
-        kek=new_kek_text(),  # type: ignore[arg-type]
+        kek=new_kek_text(),
         publish_interval=0,  # tests publish on request: deterministic batches
         accreditation_cache_ttl=0,
         tx_code_length=6,

@@ -24,6 +24,7 @@ from tools.audit_deps import (
     locked_pins,
     read_report,
     render,
+    requirement_sets,
 )
 
 LOCK = REPO / "uv.lock"
@@ -44,11 +45,11 @@ def _installed() -> dict[str, str]:
 
 
 def test_every_installed_distribution_is_the_locked_version() -> None:
-    pins = {_norm(name): version for name, version in locked_pins(LOCK).items()}
+    pins = {_norm(name): versions for name, versions in locked_pins(LOCK).items()}
     drift = {
-        name: (version, pins.get(name, "not locked"))
+        name: (version, sorted(pins.get(name, {"not locked"})))
         for name, version in _installed().items()
-        if pins.get(name) != version
+        if version not in pins.get(name, set())
     }
     assert not drift, f"installed (version, locked): {drift}; run `make venv`"
 
@@ -56,12 +57,12 @@ def test_every_installed_distribution_is_the_locked_version() -> None:
 def test_every_declared_dependency_is_locked_and_installed() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     declared = [*pyproject["project"]["dependencies"], *pyproject["dependency-groups"]["dev"]]
-    pins = {_norm(name): version for name, version in locked_pins(LOCK).items()}
+    pins = {_norm(name): versions for name, versions in locked_pins(LOCK).items()}
     installed = _installed()
     for requirement in declared:
         name = _norm(re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0])
         assert name in pins, f"{name} is declared but not in uv.lock; run `make lock`"
-        assert installed.get(name) == pins[name], f"{name}: not installed at {pins[name]}"
+        assert installed.get(name) in pins[name], f"{name}: not installed at {pins[name]}"
 
 
 def test_the_lock_agrees_with_pyproject() -> None:
@@ -73,7 +74,8 @@ def test_the_lock_agrees_with_pyproject() -> None:
     locked_runtime = {r["name"] for r in project["metadata"]["requires-dist"]}
     locked_dev = {r["name"] for r in project["metadata"]["requires-dev"]["dev"]}
     declared_runtime = {
-        _norm(re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0]) for r in pyproject["project"]["dependencies"]
+        _norm(re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0])
+        for r in pyproject["project"]["dependencies"]
     }
     declared_dev = {
         _norm(re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0])
@@ -81,6 +83,11 @@ def test_the_lock_agrees_with_pyproject() -> None:
     }
     assert {_norm(n) for n in locked_runtime} == declared_runtime
     assert {_norm(n) for n in locked_dev} == declared_dev
+
+
+def test_each_audit_file_names_a_package_once() -> None:
+    sets = requirement_sets({"numpy": {"2.5.5", "2.4.6"}, "anyio": {"4.16.0"}})
+    assert sets == [["anyio==4.16.0", "numpy==2.4.6"], ["numpy==2.5.5"]]
 
 
 def _report(*deps: dict[str, object]) -> dict[str, object]:
