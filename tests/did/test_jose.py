@@ -345,3 +345,36 @@ def test_sign_verify_round_trip(payload: bytes, alg: str, typ: str | None) -> No
 def test_jwt_claims_round_trip(claims: dict[str, Any]) -> None:
     key = _keys["EdDSA"]
     assert verify_jwt(sign_jwt(claims, key, typ="jwt"), key.public_key(), typ="jwt") == claims
+
+
+@given(
+    payload=st.binary(max_size=300),
+    alg=st.sampled_from(sorted(_keys)),
+    flip=st.integers(min_value=0, max_value=10_000),
+)
+def test_fast_path_and_jwcrypto_agree_on_every_token(payload: bytes, alg: str, flip: int) -> None:
+    # The fast path (cryptography / PyNaCl) and jwcrypto accept the same
+    # tokens both ways, and both refuse the same token with one byte changed.
+    key = _keys[alg]
+    public = jwcrypto_jwk.JWK(**jwk_from_public_key(key.public_key()))
+    token = sign_jws(payload, key, typ=None)
+    checker = jwcrypto_jws.JWS()
+    checker.deserialize(token)
+    checker.verify(public, alg=alg)
+    assert checker.payload == payload
+    signer = jwcrypto_jws.JWS(payload)
+    signer.add_signature(
+        jwcrypto_jwk.JWK(**jwk_from_private_key(key)), alg=alg, protected=json.dumps({"alg": alg})
+    )
+    foreign = signer.serialize(compact=True)
+    assert verify_jws(foreign, key.public_key(), typ=None).payload == payload
+    header, body, signature = foreign.split(".")
+    position = flip % (len(signature) - 1)  # the last character also holds padding bits
+    changed = "A" if signature[position] != "A" else "B"
+    tampered = f"{header}.{body}.{signature[:position]}{changed}{signature[position + 1 :]}"
+    with pytest.raises(GovidError):
+        verify_jws(tampered, key.public_key(), typ=None)
+    spoiled = jwcrypto_jws.JWS()
+    spoiled.deserialize(tampered)
+    with pytest.raises(jwcrypto_jws.InvalidJWSSignature):
+        spoiled.verify(public, alg=alg)

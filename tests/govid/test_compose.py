@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +99,19 @@ def test_no_secret_is_committed() -> None:
     assert "change-me" in example.lower()
 
 
-def test_dockerfile_installs_the_package() -> None:
+def test_dockerfile_installs_the_locked_runtime() -> None:
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
-    assert "pip install ." in dockerfile
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    # The same lock, frozen (never re-resolved), without the development group.
+    installs = [line for line in dockerfile.splitlines() if "uv sync" in line]
+    assert installs and all("--frozen" in line and "--no-dev" in line for line in installs)
+    assert "COPY pyproject.toml uv.lock" in dockerfile
+    (uv_version,) = re.findall(r"^UV_VERSION := (\S+)$", makefile, re.MULTILINE)
+    assert f"pip install uv=={uv_version}" in dockerfile
+    # Every package the wheel is built from is copied in.
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]:
+        package = pattern.rstrip("*")
+        assert f"COPY {package} ./{package}" in dockerfile, package
     assert 'ENTRYPOINT ["govid"]' in dockerfile
     assert "USER govid" in dockerfile  # not root
