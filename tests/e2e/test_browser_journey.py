@@ -17,7 +17,6 @@ of every screen go to test-artifacts/e2e/ (git-ignored).
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -25,12 +24,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-import zxingcpp
-from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.conftest import Stack
+from tests.qr import decode_qr
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
@@ -105,9 +103,7 @@ def _shot(page: Page, name: str) -> None:
 def _decode_qr(image: Locator) -> str:
     """Screenshot the QR image and decode it with a real decoder (zxing-cpp)."""
     png = _retrying(lambda: image.screenshot(timeout=WAIT_MS))
-    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert len(results) == 1, "exactly one QR code in the screenshot"
-    return str(results[0].text)
+    return decode_qr(png)
 
 
 def _agency_offer(browser: Browser, stack: Stack) -> tuple[str, str]:

@@ -4,19 +4,17 @@ see that nothing was sent. Screenshots go to test-artifacts/wallet/ (git-ignored
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import zxingcpp
-from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from holder_wallet.api.app import create_app
 from holder_wallet.wallet import Wallet
 from tests.holder_wallet.conftest import PASSPHRASE
 from tests.holder_wallet.world import TX_CODE, VPSession, World
+from tests.qr import decode_qr
 from tests.servers import serve
 
 pytestmark = pytest.mark.slow
@@ -54,8 +52,7 @@ def _scan_counter(browser: Browser, world: World, session: VPSession, name: str)
     png = counter.locator("#qr").screenshot()
     _shot(counter, name)
     counter.close()
-    [result] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    return str(result.text)
+    return decode_qr(png)
 
 
 def test_receive_consent_approve_and_refuse(world: World, wallet: Wallet, browser: Browser) -> None:

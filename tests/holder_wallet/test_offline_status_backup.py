@@ -3,15 +3,12 @@ the ledger, and encrypted backup/restore onto a new device."""
 
 from __future__ import annotations
 
-import io
 import json
 import zlib
 from pathlib import Path
 
 import pytest
-import zxingcpp
 from jwcrypto.jwk import JWK
-from PIL import Image
 from sd_jwt.verifier import SDJWTVerifier
 
 from did._b64 import b64url_decode
@@ -22,13 +19,13 @@ from holder_wallet.offline import OFFLINE_PREFIX
 from holder_wallet.wallet import Wallet
 from tests.holder_wallet.conftest import PASSPHRASE, wallet_settings
 from tests.holder_wallet.world import REVOKED_IDX, SUSPENDED_IDX, TX_CODE, World
+from tests.qr import decode_qr
 
 AUD = "decentralized_identifier:did:govid:counter-offline"
 
 
 def _decode_png(png: bytes) -> str:
-    [result] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    return str(result.text)
+    return decode_qr(png)
 
 
 def test_offline_qr_scans_and_verifies_with_the_reference(world: World, wallet: Wallet) -> None:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 
 import httpx
-import zxingcpp
-from PIL import Image
 
 from tests.issuer.conftest import CIVIL_CLAIMS, Stack
 from tests.issuer.wallet_client import Exchange, new_holder_key, proof_jwt
+from tests.qr import decode_qr
 
 
 def test_agency_page_offer_qr_search_and_revoke(stack: Stack) -> None:
@@ -51,10 +49,10 @@ def test_agency_page_offer_qr_search_and_revoke(stack: Stack) -> None:
         tx_code = re.search(r'id="tx-code">(\d+)<', made.text)
         offer_id = re.search(r'id="offer-id">([^<]+)<', made.text)
         assert qr and tx_code and offer_id
-        (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(base64.b64decode(qr[1]))))
+        decoded = decode_qr(base64.b64decode(qr[1]))
 
         with httpx.Client(timeout=30) as http:
-            exchange = Exchange.start(decoded.text, http)
+            exchange = Exchange.start(decoded, http)
             access = exchange.token(tx_code[1]).json()["access_token"]
             proof = proof_jwt(new_holder_key(), aud=exchange.issuer, nonce=exchange.nonce())
             assert exchange.credential(access, [proof]).status_code == 200
