@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -39,6 +40,33 @@ def _wait_size(url: str, size: int, *, cosigned: bool = False) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"no checkpoint of size {size}")
+
+
+class WitnessAnswers:
+    """ASGI wrapper around a witness app: the statuses of its add-checkpoint answers."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.statuses: list[int] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/add-checkpoint"):
+            await self.app(scope, receive, send)
+            return
+
+        async def recording_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                self.statuses.append(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, recording_send)
+
+    def wait_for_refusal(self, after: int, timeout: float = 20.0) -> None:
+        """Until an answer after the first `after` ones refused a checkpoint (4xx)."""
+        deadline = time.monotonic() + timeout
+        while not any(400 <= status < 500 for status in self.statuses[after:]):
+            assert time.monotonic() < deadline, f"the witness refused nothing: {self.statuses}"
+            time.sleep(0.02)
 
 
 def _add_dids(url: str, origin: str, count: int) -> list[str]:
@@ -98,7 +126,8 @@ def test_witness_refuses_to_cosign_a_fork(tmp_path: Path) -> None:
     wvkey = init_witness(
         wdata, name="witness.example", logs=[{"origin": info["origin"], "vkey": info["vkey"]}]
     )
-    with serve(create_witness_app(WitnessConfig(data_dir=wdata))) as witness_url:
+    witness = WitnessAnswers(create_witness_app(WitnessConfig(data_dir=wdata)))
+    with serve(witness) as witness_url:
         import json
 
         reg = json.loads((data / "registry.json").read_text())
@@ -116,9 +145,10 @@ def test_witness_refuses_to_cosign_a_fork(tmp_path: Path) -> None:
             _wait_size(url, 5, cosigned=True)
 
         with registry_at(snapshot) as url:
+            answered = len(witness.statuses)
             _add_dids(url, info["origin"], 3)
             _wait_size(url, 6)
-            time.sleep(1.0)  # give the registry time to ask the witness
+            witness.wait_for_refusal(after=answered)
             rows = httpx.get(url + "/log/checkpoints").json()["checkpoints"]
             forked = [r for r in rows if r["size"] > 3]
             assert forked and all(r["cosignatures"] == 0 for r in forked)
