@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from rich.console import Console
@@ -11,6 +14,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from registry.audit import audit_registry, render_report
 from registry.cosignature import WitnessVerifier
 from registry.policy import WitnessPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedKeys:
+    log_vkey: str
+    witness_vkeys: tuple[str, ...]
+    quorum: int
+
+
+def stack_keys(path: Path) -> PinnedKeys:
+    """The keys a `govid up` stack.json pins (its `ledger` member)."""
+    ledger = json.loads(path.read_text(encoding="utf-8"))["ledger"]
+    return PinnedKeys(ledger["log_vkey"], tuple(ledger["witness_vkeys"]), int(ledger["quorum"]))
 
 
 def run_audit(

@@ -122,10 +122,22 @@ def audit(
     log_vkey: Annotated[str | None, typer.Option("--log-vkey", envvar="GOVID_LOG_VKEY")] = None,
     witness: Annotated[list[str] | None, typer.Option("--witness")] = None,
     quorum: Annotated[int | None, typer.Option("--quorum")] = None,
+    stack: Annotated[
+        Path | None,
+        typer.Option(
+            "--stack", help="A `govid up` stack.json: its log key, witness keys and quorum."
+        ),
+    ] = None,
 ) -> None:
     """Replay the whole log: every rule, every checkpoint root, every cosignature."""
-    from govid.cli_audit import run_audit
+    from govid.cli_audit import run_audit, stack_keys
 
-    ok = run_audit(url, log_vkey=log_vkey, witnesses=witness or [], quorum=quorum)
+    witnesses = list(witness or [])
+    if stack is not None:
+        pinned = stack_keys(stack)
+        log_vkey = log_vkey or pinned.log_vkey
+        witnesses = witnesses or list(pinned.witness_vkeys)
+        quorum = quorum if quorum is not None else pinned.quorum
+    ok = run_audit(url, log_vkey=log_vkey, witnesses=witnesses, quorum=quorum)
     if not ok:
         raise typer.Exit(1)

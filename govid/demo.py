@@ -297,10 +297,19 @@ class Demo:
 
     def audit(self) -> None:
         from registry.audit import audit_registry, render_report
+        from registry.cosignature import WitnessVerifier
+        from registry.policy import WitnessPolicy
 
-        vkey = (self.data / "registry" / "log.vkey").read_text().strip()
+        # The keys come from stack.json, not from the registry: the audit
+        # checks every checkpoint's cosignatures against the witnesses' own keys.
+        keys = self.stack["ledger"]
+        witnesses = [WitnessVerifier.from_vkey(v) for v in keys["witness_vkeys"]]
         report = audit_registry(
-            self.stack["registry"], log_vkey=vkey, policy=None, client=self.http
+            self.stack["registry"],
+            log_vkey=keys["log_vkey"],
+            policy=WitnessPolicy(witnesses, keys["quorum"]),
+            client=self.http,
+            witnesses=witnesses,
         )
         self.console.print(render_report(report))
         if not report.ok:

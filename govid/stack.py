@@ -134,6 +134,16 @@ def bootstrap_ledger(layout: Layout) -> dict[str, Any]:
     return config
 
 
+def ledger_keys(data: Path) -> dict[str, Any]:
+    """The log's verifier key, the witnesses' keys and the quorum the registry requires."""
+    config = _read(data / "registry" / "registry.json")
+    return {
+        "log_vkey": (data / "registry" / "log.vkey").read_text(encoding="ascii").strip(),
+        "witness_vkeys": [w["vkey"] for w in config["witnesses"]],
+        "quorum": config["quorum"],
+    }
+
+
 def ledger_services(layout: Layout) -> list[Service]:
     data = layout.data
     out = [
@@ -395,6 +405,9 @@ def stack_description(
     }
     return {
         "registry": layout.url("registry"),
+        # What an auditor or a client pins instead of trusting the registry:
+        # `govid registry audit --stack stack.json` reads these.
+        "ledger": ledger_keys(layout.data),
         "witnesses": [layout.url("witness-1"), layout.url("witness-2")],
         "verifier": layout.url("verifier"),
         "wallet": layout.url("wallet") if "wallet" in names else None,
@@ -493,4 +506,4 @@ def up(
     asyncio.run(_run(layout, init_only=init_only, on_ready=None))
 
 
-__all__ = ["AGENCIES", "Layout", "stack_description", "up"]
+__all__ = ["AGENCIES", "Layout", "ledger_keys", "stack_description", "up"]

@@ -87,6 +87,19 @@ def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None
         root = _wait_ok(stack["registry"] + "/checkpoint").text
         assert root.count("\u2014 ") == 3  # the log and both witnesses signed
 
+        # An auditor pins the keys stack.json carries and checks every cosignature.
+        audit = subprocess.run(
+            [*GOVID, "registry", "audit", stack["registry"], "--stack", str(data / "stack.json")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+        verified = re.search(r"cosignatures verified: (\d+)", audit.stdout)
+        assert verified is not None and int(verified[1]) >= 2, audit.stdout
+        assert "trust on first use" not in (audit.stdout + audit.stderr).lower()
+
         # The civil agency's systems can create an offer straight away.
         civil = stack["issuers"]["civil"]
         token = httpx.post(
@@ -162,3 +175,5 @@ def test_demo_completes_against_the_running_stack(tmp_path: Path) -> None:
     assert "status.revoked" in out  # the revoked identity was refused, and why
     assert "ACCEPTED" in out and "REFUSED" in out
     assert "The demo completed." in out
+    verified = re.search(r"cosignatures verified: (\d+)", out)
+    assert verified is not None and int(verified[1]) > 0, out[-2000:]
