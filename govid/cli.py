@@ -71,7 +71,11 @@ def up(
         ".govid-data"
     ),
     port_base: Annotated[
-        int, typer.Option("--port-base", help="First port; services take the next ones.")
+        int,
+        typer.Option(
+            "--port-base",
+            help="First port; services take the next ones (0: free ports the system picks).",
+        ),
     ] = 8400,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     init_only: Annotated[

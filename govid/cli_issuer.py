@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from govid import _serve
 from govid._io import print_json
+from govid._serve import FD_HELP
 
 if TYPE_CHECKING:
     from issuer.context import IssuerContext
@@ -114,14 +116,13 @@ def serve(
     data: DataOpt,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8500,
+    fd: Annotated[int | None, typer.Option("--fd", hidden=True, help=FD_HELP)] = None,
 ) -> None:
     """Run the issuer's HTTP service (OpenID4VCI, agency API, agency page)."""
-    import uvicorn
-
     from issuer.api.app import create_app
 
     ctx = _context(data)
-    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning", access_log=False)
+    _serve.serve(create_app(ctx), host=host, port=port, service="issuer", fd=fd)
 
 
 def _data_for(data: Path | None, agency: str) -> Path:

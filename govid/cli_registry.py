@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 
 from did.errors import MalformedInput
+from govid import _serve
 from govid._io import print_json, read_secret, write_secret
+from govid._serve import FD_HELP
 from registry import authoring
 from registry.authoring import Keyring
 from registry.bootstrap import DEFAULT_ORIGIN, init_registry
@@ -47,15 +49,14 @@ def serve(
             "--database-url", envvar="GOVID_REGISTRY_DATABASE_URL", help="SQLAlchemy URL."
         ),
     ] = None,
+    fd: Annotated[int | None, typer.Option("--fd", hidden=True, help=FD_HELP)] = None,
 ) -> None:
     """Run the registry's HTTP API (SQLite in DATA unless a database URL is given)."""
-    import uvicorn
-
     from registry.api.app import create_app
     from registry.config import RegistryConfig
 
     config = RegistryConfig(data_dir=data, database_url=database_url)
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", access_log=False)
+    _serve.serve(create_app(config), host=host, port=port, service="registry", fd=fd)
 
 
 @app.command("add-witness")

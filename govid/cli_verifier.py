@@ -9,7 +9,9 @@ from typing import Annotated
 
 import typer
 
+from govid import _serve
 from govid._io import print_json
+from govid._serve import FD_HELP
 from verifier.engine import verify_presentation
 from verifier.settings import VerifierSettings
 
@@ -94,12 +96,13 @@ def serve(
             help="Directory with verifier.json (GOVID_VERIFIER_* variables override it).",
         ),
     ] = None,
+    fd: Annotated[int | None, typer.Option("--fd", hidden=True, help=FD_HELP)] = None,
 ) -> None:
     """Run the verifier service (settings from DIR/verifier.json and GOVID_VERIFIER_*)."""
-    import uvicorn
-
     from verifier.api.app import create_app
     from verifier.settings import build_context, load_settings
 
     settings = load_settings(data)
-    uvicorn.run(create_app(build_context(settings)), host=host, port=port, log_level="warning")
+    _serve.serve(
+        create_app(build_context(settings)), host=host, port=port, service="verifier", fd=fd
+    )

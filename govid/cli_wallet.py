@@ -13,7 +13,9 @@ from typing import Annotated
 
 import typer
 
+from govid import _serve
 from govid._io import print_json, write_secret
+from govid._serve import FD_HELP
 
 app = typer.Typer(no_args_is_help=True, help="The citizen's wallet: receive, present, show a QR.")
 
@@ -213,14 +215,13 @@ def serve(
         str, typer.Option("--host", help="Interface (loopback by default).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port.")] = 8410,
+    fd: Annotated[int | None, typer.Option("--fd", hidden=True, help=FD_HELP)] = None,
 ) -> None:
     """Serve the wallet web app to this device's browser."""
-    import uvicorn
-
     from holder_wallet.api.app import create_app
 
     wallet = _open(directory, unlock=False)
     try:
-        uvicorn.run(create_app(wallet), host=host, port=port, log_level="warning")
+        _serve.serve(create_app(wallet), host=host, port=port, service="wallet", fd=fd)
     finally:
         wallet.close()

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from did.errors import MalformedInput
+from govid import _serve
 from govid._io import print_json
+from govid._serve import FD_HELP
 from registry.witness.config import add_log, init_witness
 
 app = typer.Typer(no_args_is_help=True, help="A witness that cosigns checkpoints.")
@@ -58,12 +60,11 @@ def serve(
         str | None,
         typer.Option("--database-url", envvar="GOVID_WITNESS_DATABASE_URL"),
     ] = None,
+    fd: Annotated[int | None, typer.Option("--fd", hidden=True, help=FD_HELP)] = None,
 ) -> None:
     """Run the witness's HTTP API (POST /add-checkpoint)."""
-    import uvicorn
-
     from registry.witness.app import create_witness_app
     from registry.witness.config import WitnessConfig
 
     config = WitnessConfig(data_dir=data, database_url=database_url)
-    uvicorn.run(create_witness_app(config), host=host, port=port, log_level="warning")
+    _serve.serve(create_witness_app(config), host=host, port=port, service="witness", fd=fd)

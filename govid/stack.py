@@ -35,15 +35,18 @@ import json
 import os
 import secrets
 import signal
+import socket
+import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from govid._io import write_secret
+from govid._serve import PortInUse, bind_listener
 from registry import authoring
 from registry.api.app import create_app as create_registry_app
 from registry.authoring import Keyring
@@ -70,6 +73,16 @@ COUNTER_CLIENT = "counter"
 YEAR = 365 * 86400
 
 
+SERVICES = (
+    "registry",
+    "witness-1",
+    "witness-2",
+    *(f"issuer-{slug}" for slug in AGENCIES),
+    "verifier",
+    "wallet",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Layout:
     """Where each service listens and by which URL the others reach it."""
@@ -78,11 +91,14 @@ class Layout:
     host: str = "127.0.0.1"
     port_base: int = 8400
     naming: str = "local"  # "local": http://HOST:PORT; "compose": http://SERVICE:PORT
+    # Ports the listening sockets were actually bound to (with --port-base 0,
+    # the kernel's choice); a service missing here takes port_base + its rank.
+    bound: Mapping[str, int] = field(default_factory=dict)
 
     def port(self, service: str) -> int:
-        order = ["registry", "witness-1", "witness-2"]
-        order += [f"issuer-{slug}" for slug in AGENCIES] + ["verifier", "wallet"]
-        return self.port_base + order.index(service)
+        if service in self.bound:
+            return self.bound[service]
+        return self.port_base + SERVICES.index(service)
 
     def url(self, service: str) -> str:
         host = service if self.naming == "compose" else self.host
@@ -422,16 +438,33 @@ def stack_description(
 # --- running -------------------------------------------------------------------------
 
 
+def bind_sockets(host: str, port_base: int) -> dict[str, socket.socket]:
+    """Listening sockets for every service, bound before anything starts.
+
+    Binding first means a taken port stops `govid up` before it bootstraps
+    anything, and the servers are handed sockets that are already theirs
+    (with port_base 0 the kernel picks free ports: no race with a probe).
+    """
+    sockets: dict[str, socket.socket] = {}
+    try:
+        for rank, service in enumerate(SERVICES):
+            port = port_base + rank if port_base else 0
+            sockets[service] = bind_listener(host, port, service)
+    except BaseException:
+        for sock in sockets.values():
+            sock.close()
+        raise
+    return sockets
+
+
 async def _start(
-    services: list[Service], host: str
+    services: list[Service], sockets: Mapping[str, socket.socket]
 ) -> list[tuple[uvicorn.Server, asyncio.Task[None]]]:
     started = []
     for s in services:
-        config = uvicorn.Config(
-            s.app, host=host, port=s.port, log_level="warning", access_log=False
-        )
+        config = uvicorn.Config(s.app, log_level="warning", access_log=False)
         server = uvicorn.Server(config)
-        started.append((server, asyncio.create_task(server.serve())))
+        started.append((server, asyncio.create_task(server.serve(sockets=[sockets[s.name]]))))
     deadline = time.monotonic() + 60
     while not all(server.started for server, _ in started):
         if any(t.done() for _, t in started) or time.monotonic() > deadline:
@@ -459,18 +492,24 @@ def _print(layout: Layout, services: list[Service], description: dict[str, Any])
     print(f"  stack description: {layout.data / 'stack.json'}", flush=True)
 
 
-async def _run(layout: Layout, *, init_only: bool, on_ready: Callable[[], None] | None) -> None:
+async def _run(
+    layout: Layout,
+    sockets: Mapping[str, socket.socket],
+    *,
+    init_only: bool,
+    on_ready: Callable[[], None] | None,
+) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     # The ledger's own servers listen locally even when bootstrapping for compose.
-    local = Layout(layout.data, layout.host, layout.port_base, "local")
+    local = replace(layout, naming="local")
     ledger = bootstrap_ledger(local)
     write_service_configs(layout, ledger)  # fixes the vct base under the final names
     ledger_side = ledger_services(local)
     # Witnesses first: the registry asks them to cosign as soon as it starts.
-    running = await _start(list(reversed(ledger_side)), layout.host)
+    running = await _start(list(reversed(ledger_side)), sockets)
     try:
         values = await asyncio.to_thread(bootstrap_agencies, local, ledger)
         await asyncio.to_thread(bootstrap_wallet, layout, ledger, values)
@@ -480,7 +519,7 @@ async def _run(layout: Layout, *, init_only: bool, on_ready: Callable[[], None] 
             print(f"govid stack initialised in {layout.data} for {layout.naming} naming.")
             return
         apps = service_apps(layout, values)
-        running += await _start(apps, layout.host)
+        running += await _start(apps, sockets)
         everything = ledger_side + apps
         description = stack_description(layout, everything, values)
         write_secret(layout.data / "stack.json", json.dumps(description, indent=2) + "\n")
@@ -501,9 +540,22 @@ def up(
     naming: str = "local",
 ) -> None:
     """Bootstrap if needed, then serve everything until Ctrl-C (or stop after `init_only`)."""
-    data.mkdir(parents=True, exist_ok=True)
-    layout = Layout(data, host, port_base, naming)
-    asyncio.run(_run(layout, init_only=init_only, on_ready=None))
+    try:
+        sockets = bind_sockets(host, port_base)
+    except PortInUse as taken:
+        other = 9400 if port_base != 9400 else 10400
+        sys.exit(
+            f"govid up: {taken}; choose other ports: make run PORT_BASE={other} "
+            f"(or govid up --port-base {other}; 0 lets the system pick)"
+        )
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        bound = {name: sock.getsockname()[1] for name, sock in sockets.items()}
+        layout = Layout(data, host, port_base, naming, bound)
+        asyncio.run(_run(layout, sockets, init_only=init_only, on_ready=None))
+    finally:
+        for sock in sockets.values():
+            sock.close()
 
 
 __all__ = ["AGENCIES", "Layout", "ledger_keys", "stack_description", "up"]

@@ -8,19 +8,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+import weakref
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 import httpx
 
 GOVID = [sys.executable, "-m", "govid.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def govid(
@@ -41,24 +36,47 @@ def govid(
 
 
 class Server:
-    """A `govid ... serve` process on a loopback port."""
+    """A `govid ... serve` process on a loopback port the test holds.
+
+    The test binds the listening socket and hands it to each process it
+    starts (`--fd`), so the port is known before the first start (URLs go into
+    configuration), nobody can take it in between, and a server killed with
+    -9 comes back on the same port while clients queue in the backlog.
+    """
 
     def __init__(self, args: Sequence[str], *, log: Path, health: str = "/healthz") -> None:
         self.args = list(args)
-        self.port = free_port()
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(128)
+        # Kept across stop() and kill9() for restarts; closed with the object.
+        weakref.finalize(self, self.listener.close)
+        self.port: int = self.listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.health = health
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def command(self) -> list[str]:
+        return [*GOVID, *self.args, "--fd", str(self.listener.fileno())]
+
+    def popen(self, out: IO[bytes], env: Mapping[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            self.command(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(self.listener.fileno(),),
+            env=None if env is None else {**os.environ, **env},
+        )
+
     def start(self, timeout: float = 60.0) -> Server:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [*GOVID, *self.args, "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            self.popen(out)
+        return self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float = 60.0) -> Server:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -97,24 +115,3 @@ def wait_for_checkpoint(url: str, size: int, timeout: float = 30.0) -> str:
                 return response.text
         time.sleep(0.1)
     raise AssertionError(f"no checkpoint of size {size} in time")
-
-
-def free_port_block(count: int) -> int:
-    """A base port such that `count` consecutive ports are free, below the ephemeral range."""
-    import random
-
-    for _ in range(200):
-        base = random.randint(20000, 30000 - count)
-        try:
-            socks = []
-            for port in range(base, base + count):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-        return base
-    raise RuntimeError("no block of free ports")

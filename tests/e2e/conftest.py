@@ -32,7 +32,7 @@ import pytest
 
 from registry.proofs import LedgerTrust
 from registry.trust import trust_from_options
-from tests.processes import GOVID, free_port_block
+from tests.processes import GOVID
 
 START_DEADLINE = 180.0  # seconds; the first run bootstraps the ledger and the agencies
 STOP_DEADLINE = 60.0
@@ -138,14 +138,10 @@ def _wait_healthy(urls: list[str]) -> None:
         time.sleep(0.2)
 
 
-class _ExitedEarly(Exception):
-    """`govid up` stopped before printing its URLs (e.g. a port of the block was taken)."""
-
-
 def _start(data: Path) -> Stack:
-    """Start `govid up` and wait until it printed where its stack description is."""
+    """Start `govid up` on ports it binds itself and wait for its stack description."""
     proc = subprocess.Popen(
-        [*GOVID, "up", "--data", str(data), "--port-base", str(free_port_block(8))],
+        [*GOVID, "up", "--data", str(data), "--port-base", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -158,7 +154,7 @@ def _start(data: Path) -> Stack:
         line = proc.stdout.readline()
         if not line:
             proc.wait(timeout=STOP_DEADLINE)
-            raise _ExitedEarly(stack.log_tail())
+            raise AssertionError("govid up exited before it was up:\n" + stack.log_tail())
         stack.output.append(line)
         if "stack description" in line:
             stack.drain = threading.Thread(target=_drain, args=(stack,), daemon=True)
@@ -181,16 +177,7 @@ def _stop(proc: subprocess.Popen[str]) -> int:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("e2e")
-    failures = []
-    for attempt in range(3):  # another process may take a port of the block meanwhile
-        try:
-            started = _start(root / f"stack-{attempt}")
-            break
-        except _ExitedEarly as exc:
-            failures.append(str(exc))
-    else:
-        pytest.fail("govid up exited before it was up:\n" + failures[-1], pytrace=False)
+    started = _start(tmp_path_factory.mktemp("e2e") / "stack")
     try:
         _wait_healthy([started.registry + "/healthz", started.wallet + "/healthz"])
         yield started

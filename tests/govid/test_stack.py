@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -14,12 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.processes import GOVID, free_port_block
+from tests.processes import GOVID
 
 pytestmark = pytest.mark.slow
 
 
-def _start(data: Path, port_base: int) -> tuple[subprocess.Popen[str], list[str]]:
+def _start(data: Path, port_base: int = 0) -> tuple[subprocess.Popen[str], list[str]]:
+    """`govid up`; with port_base 0 the stack binds free ports itself (see stack.json)."""
     proc = subprocess.Popen(
         [*GOVID, "up", "--data", str(data), "--port-base", str(port_base)],
         stdout=subprocess.PIPE,
@@ -68,8 +70,7 @@ def _wait_ok(url: str, *, answers: tuple[int, ...] = (200,)) -> httpx.Response:
 
 def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None:
     data = tmp_path / ".govid-data"  # where `make run` keeps it, relative to the cwd
-    port_base = free_port_block(8)
-    proc, lines = _start(data, port_base)
+    proc, lines = _start(data)
     try:
         urls = re.findall(r"http://127\.0\.0\.1:\d+[^\s)]*", "".join(lines))
         assert len(urls) >= 16
@@ -78,7 +79,8 @@ def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None
             _wait_ok(url, answers=(200, 401) if url.endswith("/agency") else (200,))
         stack = json.loads((data / "stack.json").read_text())
         assert (data / "stack.json").stat().st_mode & 0o077 == 0, "it holds client secrets"
-        assert stack["registry"] == f"http://127.0.0.1:{port_base}"
+        registry = re.search(r"registry +(http://127\.0\.0\.1:\d+)", "".join(lines))
+        assert registry is not None and stack["registry"] == registry[1]
         assert len(stack["witnesses"]) == 2
         assert set(stack["issuers"]) == {"civil", "medical", "social"}
         for issuer in stack["issuers"].values():
@@ -148,18 +150,43 @@ def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None
         _stop(proc)
     first_root = json.loads((data / "registry" / "registry.json").read_text())["rootDid"]
 
-    proc, _ = _start(data, port_base)
+    proc, lines = _start(data)
     try:
-        _wait_ok(f"http://127.0.0.1:{port_base}/healthz")
+        registry = re.search(r"registry +(http://127\.0\.0\.1:\d+)", "".join(lines))
+        assert registry is not None
+        _wait_ok(registry[1] + "/healthz")
         again = json.loads((data / "registry" / "registry.json").read_text())["rootDid"]
         assert again == first_root
     finally:
         _stop(proc)
 
 
+def test_a_port_in_use_is_named_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "stack"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # The registry's port is free only if nothing else holds it; the
+        # witness (the next port) is the one taken.
+        result = subprocess.run(
+            [*GOVID, "up", "--data", str(data), "--port-base", str(port - 1)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode != 0
+    message = (result.stdout + result.stderr).strip().splitlines()
+    assert len(message) == 1, message
+    assert f"port {port} (witness-1) is in use" in message[0]
+    assert "make run PORT_BASE=" in message[0]
+    assert not data.exists(), "nothing is bootstrapped when a port is taken"
+
+
 def test_demo_completes_against_the_running_stack(tmp_path: Path) -> None:
     data = tmp_path / "stack"
-    proc, _ = _start(data, free_port_block(8))
+    proc, _ = _start(data)
     try:
         demo = subprocess.run(
             [*GOVID, "demo", "--data", str(data)],

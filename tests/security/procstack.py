@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import secrets
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from registry.authoring import Keyring
 from registry.client import RegistryClient
 from registry.trust import trust_from_options
 from tests.issuer.wallet_client import Exchange, proof_jwt
-from tests.processes import GOVID, Server, govid
+from tests.processes import Server, govid
 
 YEAR = 365 * 86400
 CIVIL_TYPES = ("civil_identity", "birth_certificate")
@@ -55,24 +54,8 @@ class EnvServer(Server):
 
     def start(self, timeout: float = 60.0) -> Server:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [*GOVID, *self.args, "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env={**os.environ, **self.env},
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited:\n{self.log.read_text(errors='replace')}")
-            try:
-                if httpx.get(self.url + self.health, timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"server not healthy in time:\n{self.log.read_text(errors='replace')}")
+            self.popen(out, env=self.env)
+        return self.wait_healthy(timeout)
 
     def rss_kib(self) -> int:
         """Resident memory of the server process (the uvicorn process is the child)."""
