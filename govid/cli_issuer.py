@@ -69,8 +69,9 @@ def init(
     from issuer.migrations import upgrade
     from issuer.settings import CONFIG_FILE, load_settings
     from issuer.store import make_engine
+    from service.private_files import private_database, private_dir
 
-    data.mkdir(parents=True, exist_ok=True)
+    private_dir(data)
     config = {
         "public_url": public_url,
         "registry_url": registry,
@@ -81,7 +82,7 @@ def init(
     }
     config = {k: v for k, v in config.items() if v is not None}
     (data / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    upgrade(make_engine(load_settings(data).url()))
+    upgrade(private_database(make_engine(load_settings(data).url())))
     out: dict[str, str] = {"config": str(data / CONFIG_FILE)}
     if not os.environ.get("GOVID_ISSUER_KEK"):
         out["kek"] = new_kek_text()

@@ -24,7 +24,9 @@ on the ledger name them.
 Secrets of this development stack (the issuers' key-encryption key, the
 OAuth client secrets) are kept in `DIR/secrets.json` and repeated in
 `DIR/stack.json`, both mode 0600; a deployment takes them from its secret
-store instead (docs/operations.md).
+store instead (docs/operations.md). `DIR` and every service directory in it
+are 0700, the databases of the issuers, the verifier and the wallet 0600
+(`service.private_files`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from registry.config import RegistryConfig
 from registry.trust import trust_from_options
 from registry.witness.app import create_witness_app
 from registry.witness.config import WitnessConfig, init_witness
+from service.private_files import private_dir
 
 WITNESSES = ("witness-1.govid.example", "witness-2.govid.example")
 AGENCIES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -132,10 +135,11 @@ def bootstrap_ledger(layout: Layout) -> dict[str, Any]:
     data = layout.data
     path = data / "registry" / "registry.json"
     if not path.exists():
-        info = init_registry(data / "registry")
+        info = init_registry(private_dir(data / "registry"))
         witnesses = []
         for name in WITNESSES:
             log = {"origin": info["origin"], "vkey": info["vkey"]}
+            private_dir(data / name)
             witnesses.append(
                 {"name": name, "url": "", "vkey": init_witness(data / name, name=name, logs=[log])}
             )
@@ -225,8 +229,7 @@ def write_service_configs(layout: Layout, ledger: dict[str, Any]) -> dict[str, A
     first = data / "issuer-civil" / "issuer.json"
     vct_base = _read(first)["vct_base"] if first.exists() else layout.url("issuer-civil")
     for slug in AGENCIES:
-        directory = data / f"issuer-{slug}"
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = private_dir(data / f"issuer-{slug}")
         config = _read(directory / "issuer.json") if (directory / "issuer.json").exists() else {}
         # compose gives each agency's issuer its own database (docs/configuration.md).
         if url := os.environ.get(f"GOVID_STACK_ISSUER_{slug.upper()}_DATABASE_URL"):
@@ -239,8 +242,7 @@ def write_service_configs(layout: Layout, ledger: dict[str, Any]) -> dict[str, A
             **_trust_fields(layout, ledger),
         )
         _write(directory / "issuer.json", config)
-    directory = data / "verifier"
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = private_dir(data / "verifier")
     verifier = _read(directory / "verifier.json") if (directory / "verifier.json").exists() else {}
     verifier.update(
         registry_url=layout.url("registry"),
@@ -376,7 +378,7 @@ def bootstrap_wallet(layout: Layout, ledger: dict[str, Any], values: dict[str, A
         quorum=ledger["quorum"],
     )
     if not (directory / CONFIG_FILE).exists():
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         passphrase = os.environ.get("GOVID_WALLET_PASSPHRASE") or secrets.token_urlsafe(12)
         with Wallet(settings) as wallet:
             wallet.init(passphrase)
@@ -549,7 +551,7 @@ def up(
             f"(or govid up --port-base {other}; 0 lets the system pick)"
         )
     try:
-        data.mkdir(parents=True, exist_ok=True)
+        private_dir(data)
         bound = {name: sock.getsockname()[1] for name, sock in sockets.items()}
         layout = Layout(data, host, port_base, naming, bound)
         asyncio.run(_run(layout, sockets, init_only=init_only, on_ready=None))

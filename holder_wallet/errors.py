@@ -21,7 +21,10 @@
     ├── Conflict
     │   └── WalletExists                 wallet.exists
     ├── Forbidden
-    │   └── WalletLocked                 wallet.locked
+    │   ├── WalletLocked                 wallet.locked
+    │   ├── UnlockThrottled              wallet.unlock_throttled
+    │   ├── HostRefused                  wallet.host_refused
+    │   └── OriginRefused                wallet.origin_refused
     ├── Unauthorized
     │   └── PassphraseWrong              wallet.passphrase_invalid
     └── Unsupported
@@ -49,16 +52,19 @@ __all__ = [
     "CredentialNotFound",
     "CredentialRejected",
     "HolderBindingMismatch",
+    "HostRefused",
     "IssuerMetadataMismatch",
     "IssuerNotAccredited",
     "NoMatchingCredential",
     "OfferInvalid",
+    "OriginRefused",
     "PassphraseWrong",
     "PresentationRequestInvalid",
     "ProtocolUnsupported",
     "QRTooLarge",
     "RemoteRefused",
     "RequestNotVerified",
+    "UnlockThrottled",
     "VerifierNotAccredited",
     "WalletExists",
     "WalletLocked",
@@ -148,6 +154,28 @@ class WalletExists(Conflict):
 
 class WalletLocked(Forbidden):
     code = "wallet.locked"
+
+
+class UnlockThrottled(Forbidden):
+    """Too many wrong passphrases, or another unlock is being checked: try later (HTTP 429)."""
+
+    code = "wallet.unlock_throttled"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class HostRefused(Forbidden):
+    """The request names a host other than the wallet's own loopback address (DNS rebinding)."""
+
+    code = "wallet.host_refused"
+
+
+class OriginRefused(Forbidden):
+    """A request from another site's page, or a state-changing one that does not say its origin."""
+
+    code = "wallet.origin_refused"
 
 
 class PassphraseWrong(Unauthorized):

@@ -38,6 +38,7 @@ from did.keys import PrivateKey, jwk_from_private_key, jwk_from_public_key
 from did.sd_jwt import UnverifiedSDJWT, disclosure_map, holder_key_from_cnf, verify_sd_jwt_vc
 from did.sd_jwt.vc import VerifiedSDJWTVC
 from holder_wallet._http import check_url, json_object, remote_error, request
+from holder_wallet.card_style import DEFAULT_BACKGROUND, DEFAULT_TEXT, css_color
 from holder_wallet.errors import (
     CredentialRejected,
     HolderBindingMismatch,
@@ -275,8 +276,8 @@ def _display(
     return {
         "name": text(card.get("name"), "Credential"),
         "description": text(card.get("description")),
-        "background_color": text(card.get("background_color"), "#1f4e79"),
-        "text_color": text(card.get("text_color"), "#ffffff"),
+        "background_color": css_color(card.get("background_color"), DEFAULT_BACKGROUND),
+        "text_color": css_color(card.get("text_color"), DEFAULT_TEXT),
         "issuer_name": text(first(issuer_metadata.get("display")).get("name")),
         "claims": labels,
     }

@@ -14,10 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from did.errors import MalformedInput
+from holder_wallet.browser_guard import host_of_origin
 from registry.cosignature import WitnessVerifier
 from registry.note import NoteVerifier
 from registry.policy import WitnessPolicy
@@ -47,6 +48,18 @@ class WalletSettings(BaseSettings):
     # OpenID4VCI/VP require TLS; plain http is accepted for loopback hosts only
     # (a local test stack), never for a host on the network.
     allow_loopback_http: bool = True
+    # Origins the citizen's browser may use besides the loopback address and
+    # port the web app listens on, e.g. the host side of a container's port
+    # mapping: ["http://127.0.0.1:18407"]. Loopback only (issue 13 item 8).
+    origins: list[str] = Field(default_factory=list, max_length=16)
+
+    @field_validator("origins")
+    @classmethod
+    def _loopback_origins(cls, value: list[str]) -> list[str]:
+        origins = [o.strip().lower().rstrip("/") for o in value]
+        for origin in origins:
+            host_of_origin(origin)  # ValueError: pydantic reports which entry
+        return origins
 
     @classmethod
     def load(cls, **overrides: Any) -> WalletSettings:

@@ -20,6 +20,7 @@ from sqlmodel import Column, Field, Session, SQLModel, col, select
 
 from holder_wallet.crypto import KDFParams, Rng, open_sealed, seal
 from holder_wallet.errors import CredentialNotFound, WalletNotInitialised
+from service.private_files import private_database, private_dir, scrub_after_commit
 
 __all__ = [
     "CopyRow",
@@ -101,12 +102,16 @@ class StoredCopy:
 
 
 def open_engine(directory: Path) -> Engine:
-    """The wallet database in `directory` (created 0700), migrated to the latest schema."""
+    """The wallet database in `directory` (0700), migrated to the latest schema.
+
+    The database file and its `-wal`/`-shm` are 0600 and deleted rows are
+    zeroed (`service.private_files`): sealed, but still nobody else's to copy.
+    """
     from holder_wallet.migrations import upgrade
     from registry.store import make_engine
 
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    engine = make_engine(f"sqlite:///{directory / 'wallet.db'}")
+    private_dir(directory)
+    engine = private_database(make_engine(f"sqlite:///{directory / 'wallet.db'}"))
     upgrade(engine)
     return engine
 
@@ -235,6 +240,7 @@ class WalletStore:
             raise CredentialNotFound("no such credential in this wallet")
         self._session.flush()
         self._session.delete(row)
+        scrub_after_commit(self._session)  # zeroed pages replace the old ones in the WAL too
 
     # --- history -----------------------------------------------------------------------------
 

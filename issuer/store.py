@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from registry.store import make_engine
+from service.private_files import scrub_after_commit
 
 __all__ = [
     "AgencyRow",
@@ -208,16 +209,22 @@ class IssuerStore:
         self.session.execute(delete(NonceRow).where(col(NonceRow.expires_at) <= now))
         self.session.execute(delete(TokenRow).where(col(TokenRow.expires_at) <= now))
         # Claim values of offers nobody redeemed in time (issue 4 item 6).
-        self.session.execute(
+        expired: Any = self.session.execute(
             update(OfferRow)
             .where(col(OfferRow.expires_at) <= now, col(OfferRow.state) == "pending")
             .values(state="expired", claims=None)
         )
-        self.session.execute(
+        unfinished: Any = self.session.execute(
             update(OfferRow)
-            .where(col(OfferRow.expires_at) <= now, col(OfferRow.state) == "redeemed")
+            .where(
+                col(OfferRow.expires_at) <= now,
+                col(OfferRow.state) == "redeemed",
+                col(OfferRow.claims).is_not(None),
+            )
             .values(claims=None)
         )
+        if expired.rowcount or unfinished.rowcount:
+            scrub_after_commit(self.session)  # the old claims must not stay in the WAL
 
     # --- offers -----------------------------------------------------------------------
 

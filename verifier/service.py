@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from did.errors import MalformedInput
 from registry.authoring import Keyring
+from service.private_files import scrub_wal
 from verifier.dcql import DCQLQuery
 from verifier.engine import verify_presentation
 from verifier.errors import (
@@ -374,3 +375,18 @@ class VerifierContext:
                 purge_after_ms=purge,
             )
         return self.read_request(row.id, owner=None)
+
+    # --- personal data at rest (issue 13 item 9) -------------------------------------------
+
+    def purge_expired(self) -> int:
+        """Forget claims past retention, or that no counter read within a request lifetime.
+
+        The app runs this on a timer; then the SQLite WAL is checkpointed and
+        truncated, which also catches claims a commit's own checkpoint missed.
+        """
+        unread_ms = int(self.request_lifetime.total_seconds() * 1000)
+        with self.session() as session, session.begin():
+            store = SqlSessionStore(session)
+            purged = store.purge_expired(now_ms=_ms(self.clock()), unread_ms=unread_ms)
+        scrub_wal(self.engine)
+        return purged

@@ -22,6 +22,7 @@ from registry.note import NoteVerifier
 from registry.policy import WitnessPolicy
 from registry.proofs import LedgerTrust
 from registry.store import make_engine
+from service.private_files import private_database
 from verifier.lookups import CachingLookups, RegistryLookups
 from verifier.policy import TrustPolicy
 from verifier.service import VerifierContext
@@ -108,7 +109,7 @@ def build_context(settings: VerifierSettings) -> VerifierContext:
     keyring = Keyring.from_json(json.loads(settings.keyring_file.read_text(encoding="utf-8")))
     retention = settings.retention_seconds
     return VerifierContext(
-        engine=make_engine(settings.database_url),
+        engine=private_database(make_engine(settings.database_url)),
         policy=settings.policy(),
         lookups=settings.lookups(),
         keyring=keyring,

@@ -5,15 +5,21 @@ counter. A session is answered at most once: `claim` moves it from `pending`
 to `verifying` with one conditional UPDATE, and only the caller whose UPDATE
 changed the row goes on (a replayed or concurrent response finds it taken).
 The caller owns the transaction.
+
+Disclosed claims are forgotten when the counter has read them, when nobody
+read them in time, or when the retention period ends (`purge_expired`); on
+SQLite the WAL is checkpointed and truncated after such a commit, so the
+claims do not linger in the `-wal` file (`service.private_files`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, update
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import BigInteger, and_, or_, update
+from sqlmodel import Field, Session, SQLModel, col, select
 
+from service.private_files import scrub_after_commit
 from verifier.errors import SessionAlreadyUsed, SessionNotFound
 
 __all__ = ["AccessTokenRow", "SessionRow", "SqlSessionStore"]
@@ -106,6 +112,31 @@ class SqlSessionStore:
         row.disclosed = None
         self._s.add(row)
         self._s.flush()
+        scrub_after_commit(self._s)
+
+    def purge_expired(self, *, now_ms: int, unread_ms: int) -> int:
+        """Forget disclosed claims past their retention, or unread `unread_ms` after arrival.
+
+        Returns how many sessions lost their claims.
+        """
+        disclosed, purge_after = col(SessionRow.disclosed), col(SessionRow.purge_after_ms)
+        result: Any = self._s.exec(
+            update(SessionRow)
+            .where(disclosed.is_not(None))
+            .where(
+                or_(
+                    purge_after <= now_ms,
+                    and_(
+                        purge_after.is_(None),
+                        col(SessionRow.completed_ms) <= now_ms - unread_ms,
+                    ),
+                )
+            )
+            .values(disclosed=None)
+        )
+        if result.rowcount:
+            scrub_after_commit(self._s)
+        return int(result.rowcount)
 
     def add_token(self, row: AccessTokenRow) -> None:
         self._s.add(row)

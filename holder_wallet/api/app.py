@@ -1,12 +1,16 @@
 """The wallet web app: server-rendered pages for the device's own browser.
 
-Bound to 127.0.0.1 by default (`govid wallet serve`). A session cookie
-(`HttpOnly`, `SameSite=Strict`) is set when the passphrase unlocks the
-vault; every form carries the session's CSRF token. When the vault locks
-(inactivity or the Lock button), every session ends. Pending offers and
-consents live in memory only, never on disk. Routes parse, call one `Wallet`
-method, and render; `GovidError` becomes a warning page (status from
-`did.http_status`), a locked wallet a redirect to the unlock page.
+Bound to 127.0.0.1 by default (`govid wallet serve`). Every request first
+passes the browser guard (`holder_wallet.browser_guard`: its own loopback
+`Host`, no foreign `Origin`, state changes only from its own pages), and
+every answer forbids framing, scripts, outside loads and caching. A session
+cookie (`HttpOnly`, `SameSite=Strict`) is set when the passphrase unlocks the
+vault, one passphrase check at a time with a growing wait after wrong ones
+(`holder_wallet.unlock_limit`); every form carries the session's CSRF token.
+When the vault locks (inactivity or the Lock button), every session ends.
+Pending offers and consents live in memory only, never on disk. Routes parse,
+call one `Wallet` method, and render; `GovidError` becomes a warning page
+(status from `did.http_status`), a locked wallet a redirect to the unlock page.
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ from fastapi.templating import Jinja2Templates
 
 from did.errors import GovidError
 from did.http_status import status_for
-from holder_wallet.errors import WalletLocked
+from holder_wallet.browser_guard import check_request
+from holder_wallet.card_style import DEFAULT_BACKGROUND, DEFAULT_TEXT, css_color
+from holder_wallet.errors import UnlockThrottled, WalletLocked
 from holder_wallet.present import ConsentRequest
 from holder_wallet.receive import OfferPreview, ReceivedCredential
 from holder_wallet.store import StoredCredential
+from holder_wallet.unlock_limit import UnlockLimiter
 from holder_wallet.wallet import Wallet
 
 __all__ = ["create_app"]
@@ -36,6 +43,21 @@ __all__ = ["create_app"]
 COOKIE = "govid_wallet"
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 MAX_PENDING = 16
+# Pages hold personal data and the consent buttons: no framing (clickjacking),
+# no script, nothing loaded from elsewhere (a colour or name cannot call out),
+# forms post only here, nothing kept in the browser's cache.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    # Not "no-referrer": under it a browser sends `Origin: null` on the wallet's
+    # own form posts (Fetch §3.2.5 "serializing a request origin").
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
 
 
 class _StaleForm(Exception):
@@ -80,10 +102,15 @@ def _card(c: StoredCredential | ReceivedCredential, cid: str | None = None) -> d
         (".".join(map(str, p)), ".".join(map(str, p))) for p in record.get("disclosable", [])
     ]
     copies = c.copies if isinstance(c, StoredCredential) else len(c.copies)
+    display = record.get("display")
+    display = dict(display) if isinstance(display, dict) else {}
+    # Checked again here: a record stored before colours were checked on receipt.
+    display["background_color"] = css_color(display.get("background_color"), DEFAULT_BACKGROUND)
+    display["text_color"] = css_color(display.get("text_color"), DEFAULT_TEXT)
     return {
         "id": cid or getattr(c, "id", None),
         "record": record,
-        "d": record.get("display", {}),
+        "d": display,
         "status": record.get("status"),
         "key_claims": _key_claims(record),
         "copies": copies,
@@ -91,9 +118,17 @@ def _card(c: StoredCredential | ReceivedCredential, cid: str | None = None) -> d
     }
 
 
+def _secured(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 def create_app(wallet: Wallet) -> FastAPI:
     app = FastAPI(title="govid wallet", docs_url=None, redoc_url=None, openapi_url=None)
     state = _State(wallet)
+    limiter = UnlockLimiter(clock=wallet.clock)
+    origins = list(wallet.settings.origins)
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         token = request.cookies.get(COOKIE, "")
@@ -131,7 +166,30 @@ def create_app(wallet: Wallet) -> FastAPI:
     async def _guard(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        """Everything but the unlock page needs an unlocked vault and a live session."""
+        """The browser guard for every request, then: everything but the unlock page
+        needs an unlocked vault and a live session."""
+        try:
+            check_request(
+                method=request.method,
+                host=request.headers.get("host"),
+                origin=request.headers.get("origin"),
+                fetch_site=request.headers.get("sec-fetch-site"),
+                fetch_mode=request.headers.get("sec-fetch-mode"),
+                fetch_dest=request.headers.get("sec-fetch-dest"),
+                port=request.scope["server"][1] if request.scope.get("server") else None,
+                configured_origins=origins,
+            )
+        except GovidError as exc:
+            refused = page(
+                request, "message.html", status_code=status_for(exc), kind="warning",
+                title="Refused", text=exc.message, code=exc.code, unlocked=False, csrf="",
+            )  # fmt: skip
+            return _secured(refused)
+        return _secured(await _session_guard(request, call_next))
+
+    async def _session_guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         if request.url.path in ("/unlock", "/healthz"):
             return await call_next(request)
         token = request.cookies.get(COOKIE, "")
@@ -154,9 +212,17 @@ def create_app(wallet: Wallet) -> FastAPI:
         return page(request, "unlock.html", unlocked=False)
 
     @app.post("/unlock")
-    async def unlock(request: Request, passphrase: Annotated[str, Form()]) -> Response:
+    async def unlock(
+        request: Request, passphrase: Annotated[str, Form(max_length=1024)]
+    ) -> Response:
         try:
-            await run_in_threadpool(wallet.unlock, passphrase)
+            await limiter.attempt(lambda: run_in_threadpool(wallet.unlock, passphrase))
+        except UnlockThrottled as exc:
+            response = page(
+                request, "unlock.html", status_code=429, unlocked=False, error=exc.message
+            )
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         except GovidError as exc:
             return page(request, "unlock.html", status_code=401, unlocked=False, error=exc.message)
         token = secrets.token_urlsafe(32)

@@ -18,9 +18,10 @@ from issuer.keys_at_rest import KEK
 from issuer.migrations import upgrade
 from issuer.settings import IssuerSettings
 from issuer.status_lists import publish_status_lists
-from issuer.store import make_engine
+from issuer.store import IssuerStore, make_engine
 from registry.api.limits import BodySizeLimit, FailureLimit
 from registry.api.observability import install_observability
+from service.private_files import private_database, purging, scrub_wal
 
 __all__ = ["build_context", "create_app"]
 
@@ -43,7 +44,8 @@ def build_context(settings: IssuerSettings) -> IssuerContext:
     )
     client = RegistryClient(settings.registry_url, trust=trust)
     kek = KEK.parse(settings.kek.get_secret_value() if settings.kek else None)
-    return IssuerContext(settings, make_engine(settings.url()), kek, RegistryLedger(client))
+    engine = private_database(make_engine(settings.url()))
+    return IssuerContext(settings, engine, kek, RegistryLedger(client))
 
 
 async def _publisher(ctx: IssuerContext, interval: float) -> None:
@@ -55,6 +57,15 @@ async def _publisher(ctx: IssuerContext, interval: float) -> None:
             log.exception("status list publication round failed")
 
 
+def purge_personal_data(ctx: IssuerContext) -> None:
+    """Drop claim values of offers past their lifetime, then scrub the SQLite WAL (issue 13
+    item 9): claims deleted at issuance leave their old pages there until a checkpoint."""
+    with ctx.session() as session:
+        IssuerStore(session).purge_expired(now=ctx.now_s())
+        session.commit()
+    scrub_wal(ctx.engine)
+
+
 def create_app(ctx: IssuerContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -63,7 +74,8 @@ def create_app(ctx: IssuerContext) -> FastAPI:
         if ctx.settings.publish_interval > 0:
             task = asyncio.create_task(_publisher(ctx, ctx.settings.publish_interval))
         try:
-            yield
+            async with purging(lambda: purge_personal_data(ctx), every=ctx.settings.purge_interval):
+                yield
         finally:
             if task is not None:
                 task.cancel()

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -66,6 +67,19 @@ def _wait_ok(url: str, *, answers: tuple[int, ...] = (200,)) -> httpx.Response:
         if time.monotonic() > deadline:
             raise AssertionError(f"{url} does not answer")
         time.sleep(0.1)
+
+
+def _assert_private(data: Path) -> None:
+    """Issue 13 item 9: no other user reads the stack's data or the citizens' in it."""
+    for directory in [data, *(p for p in data.rglob("*") if p.is_dir())]:
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    private = [data / "stack.json", data / "secrets.json", *data.rglob("*.key")]
+    private += [*data.rglob("*-keys.json")]
+    for service in ("issuer-civil", "issuer-medical", "issuer-social", "verifier", "wallet"):
+        private += [*(data / service).glob("*.db*")]  # with -wal and -shm
+    assert len(private) > 15
+    for path in private:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
 def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None:
@@ -146,6 +160,7 @@ def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None
         assert imported.returncode == 0, imported.stderr
         result = rows.with_suffix(".result.csv").read_text(encoding="utf-8")
         assert "openid-credential-offer://" in result and "issuer.claims_invalid" in result
+        _assert_private(data)
     finally:
         _stop(proc)
     first_root = json.loads((data / "registry" / "registry.json").read_text())["rootDid"]

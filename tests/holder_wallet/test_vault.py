@@ -4,6 +4,7 @@ lock after inactivity (a pinned clock, no sleeping)."""
 from __future__ import annotations
 
 import hashlib
+import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -117,3 +118,26 @@ def test_seal_round_trips_and_every_bit_flip_fails(plain: bytes, aad: bytes, at:
     flipped = sealed[:position] + bytes([sealed[position] ^ 1]) + sealed[position + 1 :]
     with pytest.raises(GovidError):
         open_sealed(key, flipped, aad=aad)
+
+
+def test_wallet_files_are_private_and_a_deleted_credential_leaves_them(tmp_path: Path) -> None:
+    directory = tmp_path / "wallet"
+    directory.mkdir(mode=0o755)
+    directory.chmod(0o755)  # as an older wallet left it
+    with _wallet(directory, Clock()) as wallet:
+        wallet.init(PASS, kdf=KDFParams.insecure_fast_for_tests())
+        _fill(wallet)
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+        for name in ("wallet.db", "wallet.db-wal", "wallet.db-shm"):
+            assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600, name
+
+        with Session(wallet.engine) as session:
+            row = session.get(CredentialRow, "c1")
+            assert row is not None
+            sealed = row.blob
+        raw = b"".join(p.read_bytes() for p in directory.glob("wallet.db*"))
+        assert sealed in raw
+        wallet.delete("c1")
+        # Sealed, but a passphrase learnt later must not open what the citizen deleted.
+        raw = b"".join(p.read_bytes() for p in directory.glob("wallet.db*"))
+        assert sealed not in raw

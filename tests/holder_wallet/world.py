@@ -65,6 +65,7 @@ CIVIL_DISCLOSABLE = [[k] for k in CIVIL_CLAIMS] + [
 REVOKED_IDX, SUSPENDED_IDX = 7, 9
 TX_CODE = "493536"
 PRE_AUTH = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+CARD_DISPLAY: dict[str, Any] = {"name": "Civil identity", "background_color": "#12355b"}
 
 
 # --- the ledger -------------------------------------------------------------------------
@@ -161,6 +162,8 @@ class IssuerDouble:
         self.nonces: set[str] = set()
         self.next_idx = 100
         self.lock = threading.Lock()
+        # The card's display metadata (§12.2.4); a test may serve a hostile one.
+        self.card_display: dict[str, Any] = dict(CARD_DISPLAY)
         self.app = self._app()
 
     @property
@@ -193,7 +196,7 @@ class IssuerDouble:
                         "jwt": {"proof_signing_alg_values_supported": ["ES256", "EdDSA"]}
                     },
                     "credential_metadata": {
-                        "display": [{"name": "Civil identity", "background_color": "#12355b"}],
+                        "display": [self.card_display],
                         "claims": [
                             {"path": ["given_name"], "display": [{"name": "Given name"}]},
                             {"path": ["family_name"], "display": [{"name": "Family name"}]},

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from registry.api.limits import BodySizeLimit, FailureLimit
 from registry.api.observability import counter, install_observability
+from service.private_files import purging
 from verifier.api.counter import router as counter_router
 from verifier.api.errors import install_error_handlers
 from verifier.api.routes import MAX_BODY_BYTES, router
@@ -21,16 +25,27 @@ RATE_LIMITED = (
     ("POST", "/api/offline-challenges/"),
     ("POST", "/openid4vp/response"),
 )
+# How often claims past retention or left unread are forgotten (issue 13 item 9).
+PURGE_EVERY_SECONDS = 60.0
 
 
-def create_app(context: VerifierContext, *, migrate: bool = True) -> FastAPI:
+def create_app(
+    context: VerifierContext, *, migrate: bool = True, purge_every: float = PURGE_EVERY_SECONDS
+) -> FastAPI:
     """Build the verifier app around a `VerifierContext` (see `verifier.settings`)."""
     if migrate:
         upgrade(context.engine)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with purging(context.purge_expired, every=purge_every):
+            yield
+
     app = FastAPI(
         title="govid verifier",
         version="1.0",
         summary="Verifies SD-JWT VC presentations for service counters (OpenID4VP 1.0).",
+        lifespan=lifespan,
     )
     app.state.context = context
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
