@@ -491,7 +491,15 @@ def _print(layout: Layout, services: list[Service], description: dict[str, Any])
     for name, url in description["pages"].items():
         if url:
             print(f"  page: {name:<16} {url}")
-    print(f"  stack description: {layout.data / 'stack.json'}", flush=True)
+    where = layout.data / "stack.json"
+    print(f"  stack description: {where}")
+    print(f"  logins: agency pages and the counter sign in with the accounts in {where}")
+    print('          ("issuers" and "counter"); the demo wallet\'s passphrase is its')
+    print(
+        '          "wallet_passphrase". Audit the ledger: .venv/bin/govid registry audit '
+        f"{layout.url('registry')} --stack {where}",
+        flush=True,
+    )
 
 
 async def _run(
