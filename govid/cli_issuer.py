@@ -66,7 +66,7 @@ def init(
     from issuer.keys_at_rest import new_kek_text
     from issuer.migrations import upgrade
     from issuer.settings import CONFIG_FILE, load_settings
-    from issuer.store import make_engine
+    from service.database import make_engine
 
     data.mkdir(parents=True, exist_ok=True)
     config = {

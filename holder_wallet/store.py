@@ -103,7 +103,7 @@ class StoredCopy:
 def open_engine(directory: Path) -> Engine:
     """The wallet database in `directory` (created 0700), migrated to the latest schema."""
     from holder_wallet.migrations import upgrade
-    from registry.store import make_engine
+    from service.database import make_engine
 
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = make_engine(f"sqlite:///{directory / 'wallet.db'}")

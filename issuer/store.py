@@ -15,10 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint, delete, update
-from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, func, select
-
-from registry.store import make_engine
 
 __all__ = [
     "AgencyRow",
@@ -31,7 +28,6 @@ __all__ = [
     "OfferRow",
     "StatusListRow",
     "TokenRow",
-    "make_engine",
 ]
 
 
@@ -158,11 +154,6 @@ ISSUER_TABLES = [
         AuditRow,
     )
 ]
-
-
-def create_tables(engine: Engine) -> None:
-    """For tests of the repository alone; services use the Alembic migrations."""
-    SQLModel.metadata.create_all(engine, tables=ISSUER_TABLES)
 
 
 class IssuerStore:

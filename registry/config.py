@@ -93,7 +93,7 @@ class RegistryConfig(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'registry.db').resolve()}"
 
     def engine(self) -> Engine:
-        from registry.store import make_engine
+        from service.database import make_engine
 
         if self._engine is None:
             self._engine = make_engine(self.url())

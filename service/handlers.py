@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from did.errors import GovidError
-from did.http_status import error_body, status_for
+from service.http_status import error_body, status_for
 
 
 async def _govid_error(_: Request, exc: Exception) -> JSONResponse:

@@ -93,7 +93,7 @@ def engines() -> Iterator[Callable[[str], Any]]:
     Disposing closes pooled connections: PostgreSQL ones left to the garbage
     collector would warn (and the suite turns warnings into errors).
     """
-    from registry.store import make_engine
+    from service.database import make_engine
 
     made: list[Any] = []
 

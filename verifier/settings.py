@@ -21,7 +21,7 @@ from registry.cosignature import WitnessVerifier
 from registry.note import NoteVerifier
 from registry.policy import WitnessPolicy
 from registry.proofs import LedgerTrust
-from registry.store import make_engine
+from service.database import make_engine
 from verifier.lookups import CachingLookups, RegistryLookups
 from verifier.policy import TrustPolicy
 from verifier.service import VerifierContext

@@ -6,7 +6,7 @@ vault; every form carries the session's CSRF token. When the vault locks
 (inactivity or the Lock button), every session ends. Pending offers and
 consents live in memory only, never on disk. Routes parse, call one `Wallet`
 method, and render; `GovidError` becomes a warning page (status from
-`did.http_status`), a locked wallet a redirect to the unlock page.
+`service.http_status`), a locked wallet a redirect to the unlock page.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from did.errors import GovidError
-from did.http_status import status_for
 from holder_wallet.errors import WalletLocked
 from holder_wallet.present import ConsentRequest
 from holder_wallet.receive import OfferPreview, ReceivedCredential
 from holder_wallet.store import StoredCredential
 from holder_wallet.wallet import Wallet
+from service.http_status import status_for
 
 __all__ = ["create_app"]
 

@@ -3,7 +3,7 @@
 Protocol endpoints answer with the protocol's vocabulary (RFC 6749 §5.2,
 RFC 6750 §3.1, OpenID4VCI 1.0 §8.3.1.2) in `error`, and keep govid's stable
 code alongside in `govid_error`. Everything else answers govid's own body
-(`did.http_status.error_body`); a claim set failing its schema adds `path`.
+(`service.http_status.error_body`); a claim set failing its schema adds `path`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from did.errors import GovidError
-from did.http_status import error_body, status_for
 from issuer.errors import (
     AccessTokenInvalid,
     ClaimsInvalid,
@@ -33,9 +32,10 @@ from issuer.errors import (
     UnknownCredentialConfiguration,
     UnknownCredentialIdentifier,
 )
-from registry.api.errors import database_down as _database_down
-from registry.api.errors import http_error as _http_error
-from registry.api.errors import validation_error as _validation_error
+from service.handlers import database_down as _database_down
+from service.handlers import http_error as _http_error
+from service.handlers import validation_error as _validation_error
+from service.http_status import error_body, status_for
 
 __all__ = ["install_error_handlers", "protocol_error"]
 

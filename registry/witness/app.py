@@ -12,11 +12,7 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlmodel import Session
 
 from did.errors import GovidError
-from did.http_status import status_for
-from registry.api.limits import BodySizeLimit
-from registry.api.observability import install_observability
 from registry.errors import WitnessSizeMismatch
-from registry.store import make_engine
 from registry.witness.config import WitnessConfig
 from registry.witness.migrations import upgrade
 from registry.witness.store import advance_state, load_state
@@ -27,6 +23,10 @@ from registry.witness_protocol import (
     format_add_checkpoint_response,
     format_size_conflict,
 )
+from service.database import make_engine
+from service.http_status import status_for
+from service.limits import BodySizeLimit
+from service.observability import install_observability
 
 
 def create_witness_app(

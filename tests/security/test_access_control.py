@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.routing import APIRoute
 from sqlalchemy import create_engine, text
 
-from registry.api.limits import FailureLimit
 from registry.authoring import create_did
 from registry.checkpoint import Checkpoint
 from registry.note import NoteSigner, sign_note
 from registry.witness_protocol import AddCheckpointRequest
+from service.limits import FailureLimit
 from tests.issuer.conftest import CIVIL_CLAIMS, Stack, registry, stack
 from tests.issuer.wallet_client import Exchange
 from tests.processes import Server, govid

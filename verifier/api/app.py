@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from registry.api.limits import BodySizeLimit, FailureLimit
-from registry.api.observability import counter, install_observability
+from service.limits import BodySizeLimit, FailureLimit
+from service.observability import counter, install_observability
 from verifier.api.counter import router as counter_router
 from verifier.api.errors import install_error_handlers
 from verifier.api.routes import MAX_BODY_BYTES, router

@@ -15,8 +15,8 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from did.errors import GovidError, NotFound
-from did.http_status import error_body, status_for
-from registry.api.errors import database_down as _database_down
+from service.handlers import database_down as _database_down
+from service.http_status import error_body, status_for
 from verifier.errors import ClientAuthenticationFailed
 
 _WALLET_PREFIX = "/openid4vp/"
