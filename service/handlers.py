@@ -1,62 +1,75 @@
-"""The only module of the registry that knows both govid errors and HTTP.
+"""The exception handlers of every govid service: each failure becomes a `GovidError`, once.
 
-`validation_error`, `database_down` and `http_error` answer the same for every
-service; the issuer's and verifier's error modules reuse them.
+FastAPI's own failures (a request that does not match the schema, a route
+that does not exist), the database's (unreachable: 503; a value it cannot
+store, such as a NUL byte in PostgreSQL text: 400) and govid's errors all
+reach one `render` function as a `GovidError`. The default renders govid's
+JSON body (`service.http_status.error_body`) with the status of the one
+table; a service whose protocol fixes another vocabulary (OAuth, OpenID4VCI,
+OpenID4VP) or that answers with pages passes its own `render`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from did.errors import GovidError
-from service.http_status import error_body, status_for
+from did.errors import GovidError, Unavailable
+from service.errors import RequestInvalid, http_error
+from service.http_status import error_body, headers_for, status_for
+
+__all__ = ["Render", "as_govid_error", "install_error_handlers", "render_error"]
+
+Render = Callable[[Request, GovidError], Response]
+# Enough to find the mistake, not a listing of a hostile request.
+_MAX_FIELDS = 5
 
 
-async def _govid_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, GovidError)
-    return JSONResponse(error_body(exc), status_code=status_for(exc))
+def as_govid_error(exc: Exception) -> GovidError:
+    """The govid error a handled exception stands for (see the module docstring)."""
+    if isinstance(exc, GovidError):
+        return exc
+    if isinstance(exc, RequestValidationError):
+        # FastAPI's default answer echoes the input back; it may be personal data.
+        where = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
+        return RequestInvalid(
+            "the request does not match the API schema", fields=where[:_MAX_FIELDS]
+        )
+    if isinstance(exc, DataError):
+        # The database refused a value the request carried (a NUL byte in text on
+        # PostgreSQL, a number out of a column's range): bad input, not our fault.
+        return RequestInvalid("the request holds a value that cannot be stored or looked up")
+    if isinstance(exc, OperationalError):
+        return Unavailable("the database is unavailable")
+    if isinstance(exc, StarletteHTTPException):
+        return http_error(exc.status_code, str(exc.detail))
+    raise TypeError(f"no govid error stands for {type(exc).__name__}")
 
 
-async def validation_error(_: Request, exc: Exception) -> JSONResponse:
-    # FastAPI's default echoes the input back; it may be personal data.
-    assert isinstance(exc, RequestValidationError)
-    where = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()][:5]
-    body = {
-        "error": "request.invalid",
-        "error_description": "the request does not match the API schema",
-        "fields": where,
-    }
-    return JSONResponse(body, status_code=400)
+def render_error(_: Request, exc: GovidError) -> Response:
+    """govid's JSON error body with the status of the one table."""
+    return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers_for(exc))
 
 
-async def database_down(_: Request, exc: Exception) -> JSONResponse:
-    body = {"error": "service.unavailable", "error_description": "the database is unavailable"}
-    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+def install_error_handlers(app: FastAPI, *, render: Render = render_error) -> None:
+    """Send every failure listed in the module docstring through `render`."""
 
+    async def handle(request: Request, exc: Exception) -> Response:
+        response = render(request, as_govid_error(exc))
+        if isinstance(exc, StarletteHTTPException) and exc.headers:
+            response.headers.update(exc.headers)  # `Allow` on a 405
+        return response
 
-async def _value_refused(_: Request, exc: Exception) -> JSONResponse:
-    # The database refused a value the request carried (a NUL byte in text on
-    # PostgreSQL, a number out of a column's range): bad input, not our fault.
-    body = {
-        "error": "request.invalid",
-        "error_description": "the request holds a value that cannot be stored or looked up",
-    }
-    return JSONResponse(body, status_code=400)
-
-
-async def http_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    body = {"error": f"http.{exc.status_code}", "error_description": str(exc.detail)}
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(GovidError, _govid_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(OperationalError, database_down)
-    app.add_exception_handler(DataError, _value_refused)
-    app.add_exception_handler(StarletteHTTPException, http_error)
+    for kind in (
+        GovidError,
+        RequestValidationError,
+        DataError,
+        OperationalError,
+        StarletteHTTPException,
+    ):
+        app.add_exception_handler(kind, handle)

@@ -5,7 +5,8 @@ Bound to 127.0.0.1 by default (`govid wallet serve`). A session cookie
 vault; every form carries the session's CSRF token. When the vault locks
 (inactivity or the Lock button), every session ends. Pending offers and
 consents live in memory only, never on disk. Routes parse, call one `Wallet`
-method, and render; `GovidError` becomes a warning page (status from
+method, and render; a `GovidError` (and, through `service.handlers`, a form
+that does not match or an unknown page) becomes a warning page (status from
 `service.http_status`), a locked wallet a redirect to the unlock page.
 """
 
@@ -29,13 +30,16 @@ from holder_wallet.present import ConsentRequest
 from holder_wallet.receive import OfferPreview, ReceivedCredential
 from holder_wallet.store import StoredCredential
 from holder_wallet.wallet import Wallet
+from service.handlers import install_error_handlers
 from service.http_status import status_for
+from service.limits import BodySizeLimit
 
 __all__ = ["create_app"]
 
 COOKIE = "govid_wallet"
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 MAX_PENDING = 16
+MAX_BODY_BYTES = 256 * 1024  # the largest form: a credential offer or request by value
 
 
 class _StaleForm(Exception):
@@ -119,6 +123,8 @@ def create_app(wallet: Wallet) -> FastAPI:
             raise _StaleForm
 
     csrf = [Depends(check_csrf)]
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    install_error_handlers(app, render=warning)
 
     @app.exception_handler(_StaleForm)
     async def _stale(request: Request, _: Exception) -> Response:

@@ -24,6 +24,7 @@ from registry.witness_protocol import (
     format_size_conflict,
 )
 from service.database import make_engine
+from service.handlers import install_error_handlers
 from service.http_status import status_for
 from service.limits import BodySizeLimit
 from service.observability import install_observability
@@ -45,6 +46,9 @@ def create_witness_app(
 
     app = FastAPI(title="govid witness", version="1.0", lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BYTES)
+    # add-checkpoint answers in the protocol's text itself; the handlers cover
+    # the rest (an unknown route, a database that is down).
+    install_error_handlers(app)
 
     def add_checkpoint_sync(body: bytes) -> Response:
         request = AddCheckpointRequest.parse(body)
