@@ -116,12 +116,12 @@ def serve(
     port: Annotated[int, typer.Option("--port")] = 8500,
 ) -> None:
     """Run the issuer's HTTP service (OpenID4VCI, agency API, agency page)."""
-    import uvicorn
-
     from issuer.api.app import create_app
+    from service.serving import run
 
     ctx = _context(data)
-    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning", access_log=False)
+    trusted = ctx.settings.trusted_proxies
+    run(create_app(ctx), host=host, port=port, trusted_proxies=trusted, access_log=False)
 
 
 def _data_for(data: Path | None, agency: str) -> Path:

@@ -49,13 +49,18 @@ def serve(
     ] = None,
 ) -> None:
     """Run the registry's HTTP API (SQLite in DATA unless a database URL is given)."""
-    import uvicorn
-
     from registry.api.app import create_app
     from registry.config import RegistryConfig
+    from service.serving import run
 
-    config = RegistryConfig(data_dir=data, database_url=database_url)
-    uvicorn.run(create_app(config), host=host, port=port, log_level="warning", access_log=False)
+    config = RegistryConfig.load(data, database_url=database_url)
+    run(
+        create_app(config),
+        host=host,
+        port=port,
+        trusted_proxies=config.trusted_proxies,
+        access_log=False,
+    )
 
 
 @app.command("add-witness")

@@ -57,7 +57,7 @@ def check(
     quorum: QuorumOpt = None,
 ) -> None:
     """Print the named-checks report of one presentation; exit 1 when it is refused."""
-    settings = VerifierSettings(
+    settings = VerifierSettings.load(
         registry_url=registry,
         log_vkey=log_vkey,
         witness_vkeys=witness,
@@ -96,10 +96,10 @@ def serve(
     ] = None,
 ) -> None:
     """Run the verifier service (settings from DIR/verifier.json and GOVID_VERIFIER_*)."""
-    import uvicorn
-
+    from service.serving import run
     from verifier.api.app import create_app
     from verifier.settings import build_context, load_settings
 
     settings = load_settings(data)
-    uvicorn.run(create_app(build_context(settings)), host=host, port=port, log_level="warning")
+    app = create_app(build_context(settings))
+    run(app, host=host, port=port, trusted_proxies=settings.trusted_proxies)

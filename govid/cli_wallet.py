@@ -215,12 +215,12 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port.")] = 8410,
 ) -> None:
     """Serve the wallet web app to this device's browser."""
-    import uvicorn
-
     from holder_wallet.api.app import create_app
+    from service.serving import run
 
     wallet = _open(directory, unlock=False)
     try:
-        uvicorn.run(create_app(wallet), host=host, port=port, log_level="warning")
+        trusted = wallet.settings.trusted_proxies
+        run(create_app(wallet), host=host, port=port, trusted_proxies=trusted)
     finally:
         wallet.close()

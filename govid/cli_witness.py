@@ -60,10 +60,9 @@ def serve(
     ] = None,
 ) -> None:
     """Run the witness's HTTP API (POST /add-checkpoint)."""
-    import uvicorn
-
     from registry.witness.app import create_witness_app
     from registry.witness.config import WitnessConfig
+    from service.serving import run
 
-    config = WitnessConfig(data_dir=data, database_url=database_url)
-    uvicorn.run(create_witness_app(config), host=host, port=port, log_level="warning")
+    config = WitnessConfig.load(data, database_url=database_url)
+    run(create_witness_app(config), host=host, port=port, trusted_proxies=config.trusted_proxies)

@@ -53,6 +53,7 @@ from registry.config import RegistryConfig
 from registry.trust import trust_from_options
 from registry.witness.app import create_witness_app
 from registry.witness.config import WitnessConfig, init_witness
+from service.serving import uvicorn_config
 
 WITNESSES = ("witness-1.govid.example", "witness-2.govid.example")
 AGENCIES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -97,6 +98,7 @@ class Service:
     name: str
     app: Any
     port: int
+    trusted_proxies: tuple[str, ...] = ()  # from the service's settings (service.serving)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -136,16 +138,20 @@ def bootstrap_ledger(layout: Layout) -> dict[str, Any]:
 
 def ledger_services(layout: Layout) -> list[Service]:
     data = layout.data
+    registry = RegistryConfig.load(data / "registry")
     out = [
         Service(
             "registry",
-            create_registry_app(RegistryConfig(data_dir=data / "registry")),
+            create_registry_app(registry),
             layout.port("registry"),
+            tuple(registry.trusted_proxies),
         )
     ]
     for i, name in enumerate(WITNESSES):
-        app = create_witness_app(WitnessConfig(data_dir=data / name))
-        out.append(Service(f"witness-{i + 1}", app, layout.port(f"witness-{i + 1}")))
+        witness = WitnessConfig.load(data / name)
+        port = layout.port(f"witness-{i + 1}")
+        app = create_witness_app(witness)
+        out.append(Service(f"witness-{i + 1}", app, port, tuple(witness.trusted_proxies)))
     return out
 
 
@@ -368,16 +374,28 @@ def service_apps(layout: Layout, values: dict[str, Any]) -> list[Service]:
 
     out = []
     for slug in AGENCIES:
-        ctx = build_context(_issuer_settings(layout, slug, values["issuer_kek"]))
-        out.append(Service(f"issuer-{slug}", create_issuer_app(ctx), layout.port(f"issuer-{slug}")))
-    context = verifier_context(verifier_settings(layout.data / "verifier"))
-    out.append(Service("verifier", create_verifier_app(context), layout.port("verifier")))
+        settings = _issuer_settings(layout, slug, values["issuer_kek"])
+        app = create_issuer_app(build_context(settings))
+        port = layout.port(f"issuer-{slug}")
+        out.append(Service(f"issuer-{slug}", app, port, tuple(settings.trusted_proxies)))
+    counter = verifier_settings(layout.data / "verifier")
+    app = create_verifier_app(verifier_context(counter))
+    port = layout.port("verifier")
+    out.append(Service("verifier", app, port, tuple(counter.trusted_proxies)))
     from holder_wallet.api.app import create_app as create_wallet_app
     from holder_wallet.settings import WalletSettings
     from holder_wallet.wallet import Wallet
 
-    wallet = Wallet(WalletSettings.load(dir=layout.data / "wallet"))
-    out.append(Service("wallet", create_wallet_app(wallet), layout.port("wallet")))
+    wallet_settings = WalletSettings.load(layout.data / "wallet")
+    wallet = Wallet(wallet_settings)
+    out.append(
+        Service(
+            "wallet",
+            create_wallet_app(wallet),
+            layout.port("wallet"),
+            tuple(wallet_settings.trusted_proxies),
+        )
+    )
     return out
 
 
@@ -414,8 +432,8 @@ async def _start(
 ) -> list[tuple[uvicorn.Server, asyncio.Task[None]]]:
     started = []
     for s in services:
-        config = uvicorn.Config(
-            s.app, host=host, port=s.port, log_level="warning", access_log=False
+        config = uvicorn_config(
+            s.app, host=host, port=s.port, trusted_proxies=s.trusted_proxies, access_log=False
         )
         server = uvicorn.Server(config)
         started.append((server, asyncio.create_task(server.serve())))
