@@ -8,7 +8,9 @@ something else) fails here, not in production.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -77,3 +79,21 @@ def test_trees_share_a_database_without_seeing_each_other(
     for tree in trees:
         assert tree.version_table in names
         assert tree.drift(engine) == []
+
+
+def test_a_new_revision_is_written_into_the_trees_own_folder(
+    tmp_path: Path, engines: Callable[[str], Any]
+) -> None:
+    shipped = _tree("verifier.migrations")
+    versions = tmp_path / "versions"
+    shutil.copytree(shipped.versions, versions, ignore=shutil.ignore_patterns("__pycache__"))
+    tree = dataclasses.replace(shipped, versions=versions)
+    engine = engines(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    tree.upgrade(engine)
+    before = set(versions.glob("*.py"))
+    tree.write_revision(engine, "nothing changed")
+    (new,) = set(versions.glob("*.py")) - before
+    text = new.read_text(encoding="utf-8")
+    assert "nothing changed" in text and "down_revision = '0001'" in text
+    tree.upgrade(engine)  # the empty revision applies
+    assert tree.drift(engine) == []
