@@ -88,7 +88,7 @@ def _pg_driver(url: str) -> str:
 
 @pytest.fixture
 def engines() -> Iterator[Callable[[str], Any]]:
-    """Make engines with `registry.store.make_engine`; all are disposed after the test.
+    """Make engines with `service.database.make_engine`; all are disposed after the test.
 
     Disposing closes pooled connections: PostgreSQL ones left to the garbage
     collector would warn (and the suite turns warnings into errors).
