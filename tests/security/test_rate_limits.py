@@ -163,7 +163,7 @@ def test_every_server_govid_starts_is_configured_by_service_serving() -> None:
     starts = re.compile(r"uvicorn\.(run|Config)\(")
     offenders = [
         str(path.relative_to(REPO))
-        for package in ("govid", "registry", "issuer", "verifier", "holder_wallet")
+        for package in ("govid", "registry", "issuer", "verifier", "holder_wallet", "bench")
         for path in (REPO / package).rglob("*.py")
         if starts.search(path.read_text(encoding="utf-8"))
     ]
