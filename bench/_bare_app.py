@@ -51,14 +51,15 @@ async def healthz() -> dict[str, str]:
 
 
 def main() -> None:
-    import uvicorn
+    from service.serving import serve
 
     parser = argparse.ArgumentParser(prog="python -m bench._bare_app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    # The settings of `govid registry serve` (govid/cli_registry.py): one worker.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    # The settings of `govid registry serve` (govid/cli_registry.py, through
+    # service/serving.py): one worker, no access log.
+    serve(app, host=args.host, port=args.port, service="bench", access_log=False)
 
 
 if __name__ == "__main__":

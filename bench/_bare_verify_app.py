@@ -112,13 +112,14 @@ async def healthz() -> dict[str, str]:
 
 
 def main() -> None:
-    import uvicorn
+    from service.serving import serve
 
     parser = argparse.ArgumentParser(prog="python -m bench._bare_verify_app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    # The same uvicorn configuration as a govid server (service/serving.py).
+    serve(app, host=args.host, port=args.port, service="bench", access_log=False)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ def _node_ledger(path: Path) -> Any:
     from registry.bootstrap import DEFAULT_ORIGIN
     from registry.ledger import Ledger
     from registry.note import NoteSigner
-    from registry.store import REGISTRY_TABLES, make_engine
+    from registry.store import REGISTRY_TABLES
+    from service.database import make_engine
 
     plain = create_engine(f"sqlite:///{path}")
     SQLModel.metadata.create_all(plain, tables=REGISTRY_TABLES)

@@ -15,9 +15,9 @@ import argparse
 
 
 def main() -> None:
-    import uvicorn
     from fastapi import FastAPI
 
+    from service.serving import serve
     from verifier.api.app import create_app
     from verifier.settings import VerifierSettings, build_context
 
@@ -32,7 +32,8 @@ def main() -> None:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    # The same uvicorn configuration as a govid server (service/serving.py).
+    serve(app, host=args.host, port=args.port, service="bench", access_log=False)
 
 
 if __name__ == "__main__":

@@ -55,16 +55,6 @@ def demo(
     run_demo(data)
 
 
-# Settings classes by name, to name the environment variable of a bad field.
-_ENV_PREFIXES = {
-    "RegistryConfig": "GOVID_REGISTRY_",
-    "WitnessConfig": "GOVID_WITNESS_",
-    "IssuerSettings": "GOVID_ISSUER_",
-    "VerifierSettings": "GOVID_VERIFIER_",
-    "WalletSettings": "GOVID_WALLET_",
-}
-
-
 @app.command("up")
 def up(
     data: Annotated[Path, typer.Option("--data", help="Where the stack keeps its state.")] = Path(
@@ -112,9 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = sys.argv[1:] if argv is None else argv
     verbose = bool(os.environ.get("GOVID_VERBOSE")) or (args[:1] in (["--verbose"], ["-v"]))
-    from pydantic import ValidationError
-
     from govid._logging import configure
+    from service.errors import SettingsInvalid
 
     configure()
     try:
@@ -122,17 +111,11 @@ def main(argv: list[str] | None = None) -> None:
     except GovidError as exc:
         if verbose:
             raise
-        sys.stderr.write(f"error: {exc.code}: {exc.message}\n")
-        sys.exit(1)
-    except ValidationError as exc:
-        # Settings are validated at start; name each field, never its value.
-        if verbose:
-            raise
-        prefix = _ENV_PREFIXES.get(exc.title, "")
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"]) or "settings"
-            name = f"{prefix}{field.upper()}" if prefix else field
-            sys.stderr.write(f"error: settings.invalid: {name}: {error['msg']}\n")
+        # Bad settings: one line per variable (named, never its value).
+        problems = exc.problems if isinstance(exc, SettingsInvalid) else ()
+        lines = [f"{name}: {reason}" for name, reason in problems] or [exc.message]
+        for line in lines:
+            sys.stderr.write(f"error: {exc.code}: {line}\n")
         sys.exit(1)
 
 

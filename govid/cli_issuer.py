@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from govid import _serve
 from govid._io import print_json
-from govid._serve import FD_HELP
+from service.serving import FD_HELP
 
 if TYPE_CHECKING:
     from issuer.context import IssuerContext
@@ -68,7 +67,7 @@ def init(
     from issuer.keys_at_rest import new_kek_text
     from issuer.migrations import upgrade
     from issuer.settings import CONFIG_FILE, load_settings
-    from issuer.store import make_engine
+    from service.database import make_engine
     from service.private_files import private_database, private_dir
 
     private_dir(data)
@@ -121,9 +120,14 @@ def serve(
 ) -> None:
     """Run the issuer's HTTP service (OpenID4VCI, agency API, agency page)."""
     from issuer.api.app import create_app
+    from service.serving import serve as serve_app
 
     ctx = _context(data)
-    _serve.serve(create_app(ctx), host=host, port=port, service="issuer", fd=fd)
+    trusted = ctx.settings.trusted_proxies
+    serve_app(
+        create_app(ctx), host=host, port=port, service="issuer", fd=fd,
+        trusted_proxies=trusted, access_log=False,
+    )  # fmt: skip
 
 
 def _data_for(data: Path | None, agency: str) -> Path:

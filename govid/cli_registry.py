@@ -10,14 +10,13 @@ from typing import Annotated
 import typer
 
 from did.errors import MalformedInput
-from govid import _serve
 from govid._io import print_json, read_secret, write_secret
-from govid._serve import FD_HELP
 from registry import authoring
 from registry.authoring import Keyring
 from registry.bootstrap import DEFAULT_ORIGIN, init_registry
 from registry.client import RegistryClient
 from registry.trust import trust_from_options
+from service.serving import FD_HELP
 
 app = typer.Typer(no_args_is_help=True, help="The did:govid registry ledger.")
 
@@ -54,9 +53,13 @@ def serve(
     """Run the registry's HTTP API (SQLite in DATA unless a database URL is given)."""
     from registry.api.app import create_app
     from registry.config import RegistryConfig
+    from service.serving import serve as serve_app
 
-    config = RegistryConfig(data_dir=data, database_url=database_url)
-    _serve.serve(create_app(config), host=host, port=port, service="registry", fd=fd)
+    config = RegistryConfig.load(data, database_url=database_url)
+    serve_app(
+        create_app(config), host=host, port=port, service="registry", fd=fd,
+        trusted_proxies=config.trusted_proxies, access_log=False,
+    )  # fmt: skip
 
 
 @app.command("add-witness")

@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 
-from govid import _serve
 from govid._io import print_json
-from govid._serve import FD_HELP
+from service.serving import FD_HELP
 from verifier.engine import verify_presentation
 from verifier.settings import VerifierSettings
 
@@ -59,7 +58,7 @@ def check(
     quorum: QuorumOpt = None,
 ) -> None:
     """Print the named-checks report of one presentation; exit 1 when it is refused."""
-    settings = VerifierSettings(
+    settings = VerifierSettings.load(
         registry_url=registry,
         log_vkey=log_vkey,
         witness_vkeys=witness,
@@ -99,10 +98,13 @@ def serve(
     fd: Annotated[int | None, typer.Option("--fd", hidden=True, help=FD_HELP)] = None,
 ) -> None:
     """Run the verifier service (settings from DIR/verifier.json and GOVID_VERIFIER_*)."""
+    from service.serving import serve as serve_app
     from verifier.api.app import create_app
     from verifier.settings import build_context, load_settings
 
     settings = load_settings(data)
-    _serve.serve(
-        create_app(build_context(settings)), host=host, port=port, service="verifier", fd=fd
-    )
+    app = create_app(build_context(settings))
+    serve_app(
+        app, host=host, port=port, service="verifier", fd=fd,
+        trusted_proxies=settings.trusted_proxies,
+    )  # fmt: skip

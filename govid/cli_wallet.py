@@ -13,9 +13,8 @@ from typing import Annotated
 
 import typer
 
-from govid import _serve
 from govid._io import print_json, write_secret
-from govid._serve import FD_HELP
+from service.serving import FD_HELP
 
 app = typer.Typer(no_args_is_help=True, help="The citizen's wallet: receive, present, show a QR.")
 
@@ -219,9 +218,14 @@ def serve(
 ) -> None:
     """Serve the wallet web app to this device's browser."""
     from holder_wallet.api.app import create_app
+    from service.serving import serve as serve_app
 
     wallet = _open(directory, unlock=False)
     try:
-        _serve.serve(create_app(wallet), host=host, port=port, service="wallet", fd=fd)
+        trusted = wallet.settings.trusted_proxies
+        serve_app(
+            create_app(wallet), host=host, port=port, service="wallet", fd=fd,
+            trusted_proxies=trusted,
+        )  # fmt: skip
     finally:
         wallet.close()

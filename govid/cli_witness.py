@@ -8,10 +8,9 @@ from typing import Annotated
 import typer
 
 from did.errors import MalformedInput
-from govid import _serve
 from govid._io import print_json
-from govid._serve import FD_HELP
 from registry.witness.config import add_log, init_witness
+from service.serving import FD_HELP
 
 app = typer.Typer(no_args_is_help=True, help="A witness that cosigns checkpoints.")
 
@@ -65,6 +64,10 @@ def serve(
     """Run the witness's HTTP API (POST /add-checkpoint)."""
     from registry.witness.app import create_witness_app
     from registry.witness.config import WitnessConfig
+    from service.serving import serve as serve_app
 
-    config = WitnessConfig(data_dir=data, database_url=database_url)
-    _serve.serve(create_witness_app(config), host=host, port=port, service="witness", fd=fd)
+    config = WitnessConfig.load(data, database_url=database_url)
+    serve_app(
+        create_witness_app(config), host=host, port=port, service="witness", fd=fd,
+        trusted_proxies=config.trusted_proxies,
+    )  # fmt: skip

@@ -48,7 +48,6 @@ from typing import Any
 import uvicorn
 
 from govid._io import write_secret
-from govid._serve import PortInUse, bind_listener
 from registry import authoring
 from registry.api.app import create_app as create_registry_app
 from registry.authoring import Keyring
@@ -59,6 +58,7 @@ from registry.trust import trust_from_options
 from registry.witness.app import create_witness_app
 from registry.witness.config import WitnessConfig, init_witness
 from service.private_files import private_dir
+from service.serving import PortInUse, bind_listener, uvicorn_config
 
 WITNESSES = ("witness-1.govid.example", "witness-2.govid.example")
 AGENCIES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -116,6 +116,7 @@ class Service:
     name: str
     app: Any
     port: int
+    trusted_proxies: tuple[str, ...] = ()  # from the service's settings (service.serving)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -166,16 +167,20 @@ def ledger_keys(data: Path) -> dict[str, Any]:
 
 def ledger_services(layout: Layout) -> list[Service]:
     data = layout.data
+    registry = RegistryConfig.load(data / "registry")
     out = [
         Service(
             "registry",
-            create_registry_app(RegistryConfig(data_dir=data / "registry")),
+            create_registry_app(registry),
             layout.port("registry"),
+            tuple(registry.trusted_proxies),
         )
     ]
     for i, name in enumerate(WITNESSES):
-        app = create_witness_app(WitnessConfig(data_dir=data / name))
-        out.append(Service(f"witness-{i + 1}", app, layout.port(f"witness-{i + 1}")))
+        witness = WitnessConfig.load(data / name)
+        port = layout.port(f"witness-{i + 1}")
+        app = create_witness_app(witness)
+        out.append(Service(f"witness-{i + 1}", app, port, tuple(witness.trusted_proxies)))
     return out
 
 
@@ -396,16 +401,28 @@ def service_apps(layout: Layout, values: dict[str, Any]) -> list[Service]:
 
     out = []
     for slug in AGENCIES:
-        ctx = build_context(_issuer_settings(layout, slug, values["issuer_kek"]))
-        out.append(Service(f"issuer-{slug}", create_issuer_app(ctx), layout.port(f"issuer-{slug}")))
-    context = verifier_context(verifier_settings(layout.data / "verifier"))
-    out.append(Service("verifier", create_verifier_app(context), layout.port("verifier")))
+        settings = _issuer_settings(layout, slug, values["issuer_kek"])
+        app = create_issuer_app(build_context(settings))
+        port = layout.port(f"issuer-{slug}")
+        out.append(Service(f"issuer-{slug}", app, port, tuple(settings.trusted_proxies)))
+    counter = verifier_settings(layout.data / "verifier")
+    app = create_verifier_app(verifier_context(counter))
+    port = layout.port("verifier")
+    out.append(Service("verifier", app, port, tuple(counter.trusted_proxies)))
     from holder_wallet.api.app import create_app as create_wallet_app
     from holder_wallet.settings import WalletSettings
     from holder_wallet.wallet import Wallet
 
-    wallet = Wallet(WalletSettings.load(dir=layout.data / "wallet"))
-    out.append(Service("wallet", create_wallet_app(wallet), layout.port("wallet")))
+    wallet_settings = WalletSettings.load(layout.data / "wallet")
+    wallet = Wallet(wallet_settings)
+    out.append(
+        Service(
+            "wallet",
+            create_wallet_app(wallet),
+            layout.port("wallet"),
+            tuple(wallet_settings.trusted_proxies),
+        )
+    )
     return out
 
 
@@ -464,7 +481,10 @@ async def _start(
 ) -> list[tuple[uvicorn.Server, asyncio.Task[None]]]:
     started = []
     for s in services:
-        config = uvicorn.Config(s.app, log_level="warning", access_log=False)
+        host = sockets[s.name].getsockname()[0]
+        config = uvicorn_config(
+            s.app, host=host, trusted_proxies=s.trusted_proxies, access_log=False
+        )
         server = uvicorn.Server(config)
         started.append((server, asyncio.create_task(server.serve(sockets=[sockets[s.name]]))))
     deadline = time.monotonic() + 60

@@ -12,10 +12,9 @@ import json
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from did.errors import MalformedInput
 from holder_wallet.browser_guard import host_of_origin
@@ -23,6 +22,7 @@ from registry.cosignature import WitnessVerifier
 from registry.note import NoteVerifier
 from registry.policy import WitnessPolicy
 from registry.proofs import LedgerTrust
+from service.settings import ServiceSettings
 
 __all__ = ["CONFIG_FILE", "WalletSettings", "default_wallet_dir"]
 
@@ -35,8 +35,12 @@ def default_wallet_dir() -> Path:
     return Path(base) / "govid" / "wallet"
 
 
-class WalletSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GOVID_WALLET_", extra="ignore")
+class WalletSettings(ServiceSettings):
+    """Explicit values, then the environment, then the wallet's `config.json`, then defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="GOVID_WALLET_")
+    config_file = CONFIG_FILE
+    data_dir_field = "dir"
 
     dir: Path = Field(default_factory=default_wallet_dir)
     registry_url: str | None = None
@@ -60,22 +64,6 @@ class WalletSettings(BaseSettings):
         for origin in origins:
             host_of_origin(origin)  # ValueError: pydantic reports which entry
         return origins
-
-    @classmethod
-    def load(cls, **overrides: Any) -> WalletSettings:
-        """Environment and `overrides`, then `config.json` for trust values still unset."""
-        settings = cls(**overrides)
-        path = settings.dir / CONFIG_FILE
-        if path.is_file():
-            saved = json.loads(path.read_text(encoding="utf-8"))
-            update = {
-                k: saved[k]
-                for k in _TRUST_FIELDS
-                if k in saved and k not in settings.model_fields_set
-            }
-            if update:
-                settings = settings.model_copy(update=update)
-        return settings
 
     def save_trust(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import LargeBinary, Text
+from sqlalchemy import BigInteger, LargeBinary, Text
 from sqlalchemy.engine import Engine
 from sqlmodel import Column, Field, Session, SQLModel, col, select
 
@@ -41,14 +41,14 @@ class MetaRow(SQLModel, table=True):
     id: int = Field(primary_key=True)
     kdf: str = Field(sa_column=Column(Text, nullable=False))
     wrapped_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: int
+    created_at: int = Field(sa_type=BigInteger)
 
 
 class CredentialRow(SQLModel, table=True):
     __tablename__ = "wallet_credential"
 
     id: str = Field(primary_key=True, max_length=64)
-    created_at: int
+    created_at: int = Field(sa_type=BigInteger)
     blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
@@ -58,7 +58,7 @@ class CopyRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     credential_id: str = Field(index=True, max_length=64, foreign_key="wallet_credential.id")
     used: int = 0
-    created_at: int
+    created_at: int = Field(sa_type=BigInteger)
     blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
@@ -66,7 +66,7 @@ class HistoryRow(SQLModel, table=True):
     __tablename__ = "wallet_history"
 
     id: str = Field(primary_key=True, max_length=64)
-    at: int = Field(index=True)
+    at: int = Field(index=True, sa_type=BigInteger)
     blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
@@ -108,7 +108,7 @@ def open_engine(directory: Path) -> Engine:
     zeroed (`service.private_files`): sealed, but still nobody else's to copy.
     """
     from holder_wallet.migrations import upgrade
-    from registry.store import make_engine
+    from service.database import make_engine
 
     private_dir(directory)
     engine = private_database(make_engine(f"sqlite:///{directory / 'wallet.db'}"))

@@ -1,29 +1,31 @@
 """The issuer's settings: environment (`GOVID_ISSUER_*`) over `DIR/issuer.json` over defaults.
 
 `govid issuer init --data DIR` writes `DIR/issuer.json` (no secrets). The
-key-encryption key is only ever read from the environment (`GOVID_ISSUER_KEK`).
+key-encryption key is only ever read from the environment (`GOVID_ISSUER_KEK`)
+or given by the program, never from the file. Loading: `service.settings`.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from service.settings import ServiceSettings
 
 __all__ = ["CONFIG_FILE", "IssuerSettings", "load_settings"]
 
 CONFIG_FILE = "issuer.json"
-_PREFIX = "GOVID_ISSUER_"
 
 
-class IssuerSettings(BaseSettings):
+class IssuerSettings(ServiceSettings):
     """Validated at start: a bad value stops the service with a clear message."""
 
-    model_config = SettingsConfigDict(env_prefix=_PREFIX, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GOVID_ISSUER_")
+    config_file = CONFIG_FILE
+    not_from_file = frozenset({"kek"})
 
     data_dir: Path | None = None
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in DIR")
@@ -77,13 +79,5 @@ class IssuerSettings(BaseSettings):
 
 
 def load_settings(data_dir: Path | None, **overrides: Any) -> IssuerSettings:
-    """Settings for `data_dir`: its `issuer.json`, then the environment, then `overrides`."""
-    values: dict[str, Any] = {}
-    if data_dir is not None and (data_dir / CONFIG_FILE).is_file():
-        values = json.loads((data_dir / CONFIG_FILE).read_text(encoding="utf-8"))
-    # The environment wins over the file: drop file values the environment sets.
-    values = {k: v for k, v in values.items() if f"{_PREFIX}{k.upper()}" not in os.environ}
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if data_dir is not None:
-        values["data_dir"] = data_dir
-    return IssuerSettings(**values)
+    """Settings for `data_dir`: `overrides`, then the environment, then its `issuer.json`."""
+    return IssuerSettings.load(data_dir, **overrides)

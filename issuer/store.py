@@ -15,10 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint, delete, update
-from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from registry.store import make_engine
 from service.private_files import scrub_after_commit
 
 __all__ = [
@@ -32,7 +30,6 @@ __all__ = [
     "OfferRow",
     "StatusListRow",
     "TokenRow",
-    "make_engine",
 ]
 
 
@@ -159,11 +156,6 @@ ISSUER_TABLES = [
         AuditRow,
     )
 ]
-
-
-def create_tables(engine: Engine) -> None:
-    """For tests of the repository alone; services use the Alembic migrations."""
-    SQLModel.metadata.create_all(engine, tables=ISSUER_TABLES)
 
 
 class IssuerStore:

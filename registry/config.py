@@ -9,7 +9,8 @@
     DIR/genesis.op       the root authority's did.create (appended as entry 0)
     DIR/registry.db      the SQLite ledger, unless a database URL is given
 
-Settings from the environment (prefix `GOVID_REGISTRY_`) override the file.
+Settings: explicit values, then the environment (prefix `GOVID_REGISTRY_`),
+then `registry.json` (its `quorum`), then defaults (`service.settings`).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import Engine
 
 from did.errors import MalformedInput
 from registry.note import NoteSigner, NoteVerifier
 from registry.sequencer import BatchSettings
+from service.database import make_engine
+from service.settings import ServiceSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +39,11 @@ class WitnessConfig:
     vkey: str
 
 
-class RegistryConfig(BaseSettings):
+class RegistryConfig(ServiceSettings):
     """Validated at start: a bad value stops the service with a clear message."""
 
-    model_config = SettingsConfigDict(env_prefix="GOVID_REGISTRY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GOVID_REGISTRY_")
+    config_file = "registry.json"
 
     data_dir: Path
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in DIR")
@@ -93,8 +97,6 @@ class RegistryConfig(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'registry.db').resolve()}"
 
     def engine(self) -> Engine:
-        from registry.store import make_engine
-
         if self._engine is None:
             self._engine = make_engine(self.url())
         return self._engine

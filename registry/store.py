@@ -11,11 +11,9 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text, and_, bindparam, event, or_
-from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, and_, bindparam, or_
+from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.sql.expression import Select
 
 from registry.entry import LogEntry
@@ -112,31 +110,6 @@ REGISTRY_TABLES = [
         StatusListRow,
     )
 ]
-
-
-def make_engine(url: str) -> Engine:
-    """An engine with durable settings: SQLite in WAL mode with full fsync on commit."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            # FULL: a commit is on disk before it returns, so an acknowledged
-            # append survives kill -9 and power loss alike.
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
-
-
-def create_tables(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine, tables=REGISTRY_TABLES)
 
 
 @functools.lru_cache(maxsize=128)

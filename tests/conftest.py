@@ -88,12 +88,12 @@ def _pg_driver(url: str) -> str:
 
 @pytest.fixture
 def engines() -> Iterator[Callable[[str], Any]]:
-    """Make engines with `registry.store.make_engine`; all are disposed after the test.
+    """Make engines with `service.database.make_engine`; all are disposed after the test.
 
     Disposing closes pooled connections: PostgreSQL ones left to the garbage
     collector would warn (and the suite turns warnings into errors).
     """
-    from registry.store import make_engine
+    from service.database import make_engine
 
     made: list[Any] = []
 

@@ -1,4 +1,4 @@
-"""The verifier's settings, from the environment (prefix `GOVID_VERIFIER_`).
+"""The verifier's settings: environment (`GOVID_VERIFIER_*`) over `DIR/verifier.json`.
 
 A deployment pins the log key, the witnesses and the quorum: the verifier
 never trusts the registry operator alone. `build_context` turns settings
@@ -8,12 +8,12 @@ into the `VerifierContext` the app and the CLI run on.
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from registry.authoring import Keyring
 from registry.client import RegistryClient
@@ -21,18 +21,23 @@ from registry.cosignature import WitnessVerifier
 from registry.note import NoteVerifier
 from registry.policy import WitnessPolicy
 from registry.proofs import LedgerTrust
-from registry.store import make_engine
+from service.database import make_engine
 from service.private_files import private_database
+from service.settings import ServiceSettings
 from verifier.lookups import CachingLookups, RegistryLookups
 from verifier.policy import TrustPolicy
 from verifier.service import VerifierContext
 
+CONFIG_FILE = "verifier.json"
 
-class VerifierSettings(BaseSettings):
+
+class VerifierSettings(ServiceSettings):
     """Validated at start: a bad value stops the service with a clear message."""
 
-    model_config = SettingsConfigDict(env_prefix="GOVID_VERIFIER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GOVID_VERIFIER_")
+    config_file = CONFIG_FILE
 
+    data_dir: Path | None = Field(default=None, description="holds verifier.json")
     registry_url: str
     log_vkey: str
     witness_vkeys: list[str] = Field(min_length=1)
@@ -52,6 +57,15 @@ class VerifierSettings(BaseSettings):
     cache_stale_seconds: int = Field(default=900, ge=0)
     request_lifetime_seconds: int = Field(default=300, ge=30, le=3600)
     retention_seconds: int | None = Field(default=None, ge=0)
+
+    @classmethod
+    def from_file(cls, values: dict[str, Any], directory: Path) -> dict[str, Any]:
+        """Paths in `verifier.json` are relative to its directory, so the directory can move."""
+        keyring = values.get("keyring_file")
+        if isinstance(keyring, str) and not Path(keyring).is_absolute():
+            values["keyring_file"] = str(directory / keyring)
+        values.setdefault("database_url", f"sqlite:///{(directory / 'verifier.db').resolve()}")
+        return values
 
     def ledger_trust(self) -> LedgerTrust:
         log = NoteVerifier.from_vkey(self.log_vkey)
@@ -81,26 +95,9 @@ class VerifierSettings(BaseSettings):
         )
 
 
-CONFIG_FILE = "verifier.json"
-
-
-def load_settings(data_dir: Path | None, **overrides: object) -> VerifierSettings:
-    """Settings from `DIR/verifier.json`, then the environment (wins), then `overrides`.
-
-    Relative paths in the file (`keyring_file`, a SQLite `database_url`) are
-    taken relative to DIR, so a data directory can move.
-    """
-    values: dict[str, object] = {}
-    if data_dir is not None and (data_dir / CONFIG_FILE).is_file():
-        values = json.loads((data_dir / CONFIG_FILE).read_text(encoding="utf-8"))
-        keyring = values.get("keyring_file")
-        if isinstance(keyring, str) and not Path(keyring).is_absolute():
-            values["keyring_file"] = str(data_dir / keyring)
-        values.setdefault("database_url", f"sqlite:///{(data_dir / 'verifier.db').resolve()}")
-    prefix = "GOVID_VERIFIER_"
-    values = {k: v for k, v in values.items() if f"{prefix}{k.upper()}" not in os.environ}
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return VerifierSettings(**values)  # type: ignore[arg-type]
+def load_settings(data_dir: Path | None, **overrides: Any) -> VerifierSettings:
+    """Settings: `overrides`, then the environment, then `DIR/verifier.json`."""
+    return VerifierSettings.load(data_dir, **overrides)
 
 
 def build_context(settings: VerifierSettings) -> VerifierContext:

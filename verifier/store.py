@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, or_, update
+from sqlalchemy import BigInteger, Text, and_, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from service.private_files import scrub_after_commit
@@ -37,14 +37,14 @@ class SessionRow(SQLModel, table=True):
     owner: str | None = Field(default=None, max_length=128)
     client_id: str
     template: str | None = Field(default=None, max_length=64)
-    dcql_query: str
-    request_jwt: str | None = None
+    dcql_query: str = Field(sa_type=Text)
+    request_jwt: str | None = Field(default=None, sa_type=Text)
     status: str = Field(max_length=16)
     created_ms: int = Field(sa_type=BigInteger)
     expires_ms: int = Field(sa_type=BigInteger)
     completed_ms: int | None = Field(default=None, sa_type=BigInteger)
-    report: str | None = None
-    disclosed: str | None = None
+    report: str | None = Field(default=None, sa_type=Text)
+    disclosed: str | None = Field(default=None, sa_type=Text)
     purge_after_ms: int | None = Field(default=None, sa_type=BigInteger)
 
 

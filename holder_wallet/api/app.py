@@ -9,8 +9,10 @@ vault, one passphrase check at a time with a growing wait after wrong ones
 (`holder_wallet.unlock_limit`); every form carries the session's CSRF token.
 When the vault locks (inactivity or the Lock button), every session ends.
 Pending offers and consents live in memory only, never on disk. Routes parse,
-call one `Wallet` method, and render; `GovidError` becomes a warning page
-(status from `did.http_status`), a locked wallet a redirect to the unlock page.
+call one `Wallet` method, and render; a `GovidError` (and, through
+`service.handlers`, a form that does not match or an unknown page) becomes a
+warning page (status from `service.http_status`), a locked wallet a redirect
+to the unlock page.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from did.errors import GovidError
-from did.http_status import status_for
 from holder_wallet.browser_guard import check_request
 from holder_wallet.card_style import DEFAULT_BACKGROUND, DEFAULT_TEXT, css_color
 from holder_wallet.errors import UnlockThrottled, WalletLocked
@@ -37,6 +38,9 @@ from holder_wallet.receive import OfferPreview, ReceivedCredential
 from holder_wallet.store import StoredCredential
 from holder_wallet.unlock_limit import UnlockLimiter
 from holder_wallet.wallet import Wallet
+from service.handlers import install_error_handlers
+from service.http_status import status_for
+from service.limits import BodySizeLimit
 
 __all__ = ["create_app"]
 
@@ -58,6 +62,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+MAX_BODY_BYTES = 256 * 1024  # the largest form: a credential offer or request by value
 
 
 class _StaleForm(Exception):
@@ -154,6 +159,8 @@ def create_app(wallet: Wallet) -> FastAPI:
             raise _StaleForm
 
     csrf = [Depends(check_csrf)]
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    install_error_handlers(app, render=warning)
 
     @app.exception_handler(_StaleForm)
     async def _stale(request: Request, _: Exception) -> Response:

@@ -6,12 +6,16 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from registry.migrations import upgrade as _upgrade
+from service.migrations import MigrationTree
 
-VERSION_TABLE = "alembic_version_wallet"
-LOCATION = Path(__file__).resolve().parent
+TREE = MigrationTree(
+    name="wallet",
+    versions=Path(__file__).resolve().parent / "versions",
+    models="holder_wallet.store",
+    table_prefix="wallet_",
+)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the wallet's tables to `revision` (idempotent)."""
-    _upgrade(engine, revision, location=LOCATION, version_table=VERSION_TABLE)
+    TREE.upgrade(engine, revision)

@@ -18,9 +18,10 @@ from issuer.keys_at_rest import KEK
 from issuer.migrations import upgrade
 from issuer.settings import IssuerSettings
 from issuer.status_lists import publish_status_lists
-from issuer.store import IssuerStore, make_engine
-from registry.api.limits import BodySizeLimit, FailureLimit
-from registry.api.observability import install_observability
+from issuer.store import IssuerStore
+from service.database import make_engine
+from service.limits import BodySizeLimit, FailureLimit
+from service.observability import install_observability
 from service.private_files import private_database, purging, scrub_wal
 
 __all__ = ["build_context", "create_app"]

@@ -3,7 +3,9 @@
 Protocol endpoints answer with the protocol's vocabulary (RFC 6749 §5.2,
 RFC 6750 §3.1, OpenID4VCI 1.0 §8.3.1.2) in `error`, and keep govid's stable
 code alongside in `govid_error`. Everything else answers govid's own body
-(`did.http_status.error_body`); a claim set failing its schema adds `path`.
+(`service.http_status.error_body`); a claim set failing its schema adds `path`.
+The shared handlers (`service.handlers`) bring every failure here as a
+`GovidError`; no answer is cached (`Cache-Control: no-store`).
 """
 
 from __future__ import annotations
@@ -11,13 +13,9 @@ from __future__ import annotations
 from typing import Final
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, OperationalError
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.responses import JSONResponse, Response
 
 from did.errors import GovidError
-from did.http_status import error_body, status_for
 from issuer.errors import (
     AccessTokenInvalid,
     ClaimsInvalid,
@@ -33,9 +31,8 @@ from issuer.errors import (
     UnknownCredentialConfiguration,
     UnknownCredentialIdentifier,
 )
-from registry.api.errors import database_down as _database_down
-from registry.api.errors import http_error as _http_error
-from registry.api.errors import validation_error as _validation_error
+from service.handlers import install_error_handlers as _install
+from service.http_status import error_body, headers_for, status_for
 
 __all__ = ["install_error_handlers", "protocol_error"]
 
@@ -61,8 +58,7 @@ def protocol_error(exc: GovidError) -> tuple[str, int] | None:
     return next(((e, s) for kind, e, s in _PROTOCOL if isinstance(exc, kind)), None)
 
 
-async def _govid_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, GovidError)
+def _render(_: Request, exc: GovidError) -> Response:
     mapped = protocol_error(exc)
     if mapped is not None:
         error, status = mapped
@@ -72,25 +68,12 @@ async def _govid_error(_: Request, exc: Exception) -> JSONResponse:
             scheme = "Basic" if isinstance(exc, ClientInvalid) else "Bearer"
             headers["WWW-Authenticate"] = f'{scheme} error="{error}"'
         return JSONResponse(body, status_code=status, headers=headers)
-    payload: dict[str, object] = dict(error_body(exc))
+    payload = error_body(exc)
     if isinstance(exc, ClaimsInvalid):
         payload["path"] = list(exc.path)
-    return JSONResponse(payload, status_code=status_for(exc), headers=_NO_STORE)
-
-
-async def _value_refused(_: Request, exc: Exception) -> JSONResponse:
-    # The database refused a value the request carried (a NUL byte in text on
-    # PostgreSQL, a number out of a column's range): bad input, not our fault.
-    body = {
-        "error": "request.invalid",
-        "error_description": "the request holds a value that cannot be stored or looked up",
-    }
-    return JSONResponse(body, status_code=400, headers=_NO_STORE)
+    headers = {**headers_for(exc), **_NO_STORE}
+    return JSONResponse(payload, status_code=status_for(exc), headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(GovidError, _govid_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(OperationalError, _database_down)
-    app.add_exception_handler(DataError, _value_refused)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    _install(app, render=_render)

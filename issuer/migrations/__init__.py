@@ -10,12 +10,16 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from registry.migrations import upgrade as _upgrade
+from service.migrations import MigrationTree
 
-VERSION_TABLE = "alembic_version_issuer"
-LOCATION = Path(__file__).resolve().parent
+TREE = MigrationTree(
+    name="issuer",
+    versions=Path(__file__).resolve().parent / "versions",
+    models="issuer.store",
+    table_prefix="issuer_",
+)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the issuer's tables to `revision` (idempotent)."""
-    _upgrade(engine, revision, location=LOCATION, version_table=VERSION_TABLE)
+    TREE.upgrade(engine, revision)

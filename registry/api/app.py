@@ -7,15 +7,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from registry.api.errors import install_error_handlers
-from registry.api.limits import BodySizeLimit
-from registry.api.observability import install_observability
 from registry.api.routes import MAX_BODY_BYTES, router
 from registry.bootstrap import append_genesis
 from registry.config import RegistryConfig
 from registry.ledger import Ledger
 from registry.sequencer import Sequencer
 from registry.witnessing import CosignatureGatherer
+from service.handlers import install_error_handlers
+from service.limits import BodySizeLimit
+from service.observability import install_observability
 
 
 def create_app(config: RegistryConfig) -> FastAPI:

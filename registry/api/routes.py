@@ -13,13 +13,13 @@ from pydantic import BaseModel, Field
 
 from did._b64 import b64url_encode
 from did.errors import DIDNotFound, GovidError, InvalidDID, MalformedInput, MethodNotSupported
-from did.http_status import status_for
 from did.identifiers import DID
 from registry.errors import ProofRequestInvalid
 from registry.ledger import Ledger, b64std
 from registry.operation_errors import UnknownDID
 from registry.operations import METHOD_PREFIX, Operation
 from registry.sequencer import Sequencer
+from service.http_status import status_for
 
 MAX_ENTRIES_PER_PAGE = 1000
 MAX_BODY_BYTES = 512 * 1024

@@ -12,11 +12,7 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlmodel import Session
 
 from did.errors import GovidError
-from did.http_status import status_for
-from registry.api.limits import BodySizeLimit
-from registry.api.observability import install_observability
 from registry.errors import WitnessSizeMismatch
-from registry.store import make_engine
 from registry.witness.config import WitnessConfig
 from registry.witness.migrations import upgrade
 from registry.witness.store import advance_state, load_state
@@ -27,6 +23,11 @@ from registry.witness_protocol import (
     format_add_checkpoint_response,
     format_size_conflict,
 )
+from service.database import make_engine
+from service.handlers import install_error_handlers
+from service.http_status import status_for
+from service.limits import BodySizeLimit
+from service.observability import install_observability
 
 
 def create_witness_app(
@@ -45,6 +46,9 @@ def create_witness_app(
 
     app = FastAPI(title="govid witness", version="1.0", lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BYTES)
+    # add-checkpoint answers in the protocol's text itself; the handlers cover
+    # the rest (an unknown route, a database that is down).
+    install_error_handlers(app)
 
     def add_checkpoint_sync(body: bytes) -> Response:
         request = AddCheckpointRequest.parse(body)

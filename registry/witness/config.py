@@ -16,20 +16,23 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from did.errors import Conflict, MalformedInput
 from registry.config import write_secret
 from registry.cosignature import CosignatureSigner
 from registry.note import NoteVerifier
+from service.settings import ServiceSettings
 
 
 class WitnessAlreadyInitialised(Conflict):
     code = "witness.already_initialised"
 
 
-class WitnessConfig(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GOVID_WITNESS_", extra="ignore")
+class WitnessConfig(ServiceSettings):
+    """Settings: explicit values, then the environment (`GOVID_WITNESS_`), then defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="GOVID_WITNESS_")
 
     data_dir: Path
     database_url: str | None = Field(default=None)

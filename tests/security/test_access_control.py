@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.routing import APIRoute
 from sqlalchemy import create_engine, text
 
-from registry.api.limits import FailureLimit
 from registry.authoring import create_did
 from registry.checkpoint import Checkpoint
 from registry.note import NoteSigner, sign_note
@@ -174,27 +173,6 @@ def test_issuer_token_endpoint_slows_down_guessing(stack: Stack) -> None:
         assert limited.json()["error"] == "request.rate_limited"
         # Other endpoints are not limited.
         assert http.get("/.well-known/oauth-authorization-server").status_code == 200
-
-
-def test_failure_limit_refills_and_never_slows_honest_traffic() -> None:
-    now = [0.0]
-
-    async def ok(scope: object, receive: object, send: object) -> None:  # pragma: no cover
-        raise AssertionError("not called")
-
-    limit = FailureLimit(ok, paths=[("POST", "/token")], per_minute=30, clock=lambda: now[0])
-    for _ in range(30):
-        limit._fail("10.0.0.1")
-    assert limit._tokens("10.0.0.1") < 1  # limited
-    assert limit._tokens("10.0.0.2") == 30  # others are not
-    now[0] += 2.0  # one failure's worth refilled
-    assert limit._tokens("10.0.0.1") >= 1
-    now[0] += 3600
-    assert limit._tokens("10.0.0.1") == 30  # never more than the burst
-    small = FailureLimit(ok, paths=[], per_minute=30, clock=lambda: now[0], max_clients=3)
-    for i in range(10):
-        small._fail(f"10.0.1.{i}")
-    assert len(small._buckets) == 3  # memory stays bounded
 
 
 def test_verifier_refuses_other_counters_expired_tokens_and_guessing(

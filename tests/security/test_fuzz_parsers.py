@@ -324,7 +324,7 @@ def import_ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IssuerConte
     from issuer.keys_at_rest import KEK, new_kek_text
     from issuer.migrations import upgrade
     from issuer.settings import IssuerSettings
-    from issuer.store import make_engine
+    from service.database import make_engine
 
     db = tmp_path_factory.mktemp("import") / "issuer.db"
     settings = IssuerSettings(database_url=f"sqlite:///{db}", public_url="http://issuer.example")

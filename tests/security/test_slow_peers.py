@@ -16,7 +16,7 @@ from did.errors import GovidError
 from did.identifiers import DID
 from did.methods.web import DIDWebResolver
 from did.resolver import ResolutionOptions
-from registry.api.limits import BodySizeLimit
+from service.limits import BodySizeLimit
 from tests.servers import serve
 
 

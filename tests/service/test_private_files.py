@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlmodel import Session
 
-from registry.store import make_engine
+from service.database import make_engine
 from service.private_files import (
     private_database,
     private_dir,

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from registry.api.limits import BodySizeLimit, FailureLimit
-from registry.api.observability import counter, install_observability
+from service.limits import BodySizeLimit, FailureLimit
+from service.observability import counter, install_observability
 from service.private_files import purging
 from verifier.api.counter import router as counter_router
 from verifier.api.errors import install_error_handlers

@@ -6,12 +6,16 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from registry.migrations import upgrade as _upgrade
+from service.migrations import MigrationTree
 
-VERSION_TABLE = "alembic_version_verifier"
-_HERE = Path(__file__).resolve().parent
+TREE = MigrationTree(
+    name="verifier",
+    versions=Path(__file__).resolve().parent / "versions",
+    models="verifier.store",
+    table_prefix="verifier_",
+)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the verifier's tables to `revision` (idempotent)."""
-    _upgrade(engine, revision, location=_HERE, version_table=VERSION_TABLE)
+    TREE.upgrade(engine, revision)

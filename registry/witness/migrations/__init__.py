@@ -6,10 +6,16 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from registry.migrations import upgrade as _upgrade
+from service.migrations import MigrationTree
 
-VERSION_TABLE = "alembic_version_witness"
+TREE = MigrationTree(
+    name="witness",
+    versions=Path(__file__).resolve().parent / "versions",
+    models="registry.witness.store",
+    table_prefix="witness_",
+)
 
 
-def upgrade(engine: Engine) -> None:
-    _upgrade(engine, location=Path(__file__).resolve().parent, version_table=VERSION_TABLE)
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the witness's table to `revision` (idempotent)."""
+    TREE.upgrade(engine, revision)

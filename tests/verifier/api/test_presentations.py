@@ -22,7 +22,7 @@ from did.identifiers import DIDURL
 from did.jose import parse_unverified_jws, verify_jwt
 from did.keys import PrivateKey
 from registry.client import RegistryClient
-from registry.store import make_engine
+from service.database import make_engine
 from tests.qr import decode_qr
 from tests.servers import serve
 from tests.verifier.world import World, new_holder
