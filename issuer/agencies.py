@@ -90,7 +90,7 @@ def create_agency(
         raise MalformedInput("an agency slug is 2-32 lowercase letters, digits or '-'")
     for type_id in type_ids:
         credential_type(type_id)
-    with ctx.session() as session:
+    with ctx.read_session() as session:
         if IssuerStore(session).agency(slug) is not None:
             raise AgencyExists("an agency with this slug exists")
     keyring, operation = authoring.create_did(ledger=ctx.ledger.origin)

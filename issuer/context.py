@@ -21,6 +21,7 @@ from sqlmodel import Session
 from issuer.errors import NotAccredited
 from issuer.keys_at_rest import KEK
 from issuer.settings import IssuerSettings
+from issuer.store import read_only
 from registry.state import Accreditation
 
 __all__ = ["AccreditationCache", "IssuerContext", "Ledger", "RegistryLedger", "utc_now"]
@@ -113,7 +114,12 @@ class IssuerContext:
         )
 
     def session(self) -> Session:
+        """A session for work that writes (on SQLite its transaction takes the write lock)."""
         return Session(self.engine, expire_on_commit=False)
+
+    def read_session(self) -> Session:
+        """A session that only reads: on SQLite it does not wait for, or block, writers."""
+        return Session(read_only(self.engine), expire_on_commit=False)
 
     def now_s(self) -> int:
         return int(self.clock().timestamp())
