@@ -99,14 +99,22 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
 
 
 def token_request(
-    ctx: IssuerContext, form: Mapping[str, str], *, authorization: str | None
+    ctx: IssuerContext,
+    form: Mapping[str, str],
+    *,
+    authorization: str | None,
+    address: str | None = None,
 ) -> dict[str, Any]:
-    """Answer a Token Request (RFC 6749 §5.1 shape) or raise a govid error."""
+    """Answer a Token Request (RFC 6749 §5.1 shape) or raise a govid error.
+
+    `address` is the client's network address, for the per-address failure
+    limit on client secrets.
+    """
     grant_type = form.get("grant_type")
     if grant_type == PRE_AUTHORIZED_GRANT:
         return _pre_authorized(ctx, form)
     if grant_type == CLIENT_CREDENTIALS_GRANT:
-        return _client_credentials(ctx, form, authorization)
+        return _client_credentials(ctx, form, authorization, address)
     if not grant_type:
         raise TokenRequestInvalid("grant_type is missing")
     raise GrantTypeUnsupported("this grant type is not supported")
@@ -190,28 +198,43 @@ def _pre_authorized(ctx: IssuerContext, form: Mapping[str, str]) -> dict[str, An
     }
 
 
-def _check_client(store: IssuerStore, client_id: str | None, secret: str | None) -> ClientRow:
-    if not client_id or not secret:
+_MAX_CLIENT_ID = 128  # ours are ~20 characters; a longer one is never charged or looked up
+
+
+def _check_client(
+    ctx: IssuerContext,
+    store: IssuerStore,
+    client_id: str | None,
+    secret: str | None,
+    *,
+    address: str | None,
+) -> ClientRow:
+    """The client, if `secret` is its secret; the failure limits are charged first."""
+    if not client_id or not secret or len(client_id) > _MAX_CLIENT_ID:
         raise ClientInvalid("client authentication is required")
+    tickets = ctx.login_failures.charge(client_id=client_id, address=address)
     client = store.client(client_id)
     # Hash even when the client is unknown, so timing does not tell which ids exist.
     stored = client.secret_hash if client else "scrypt$AAAAAAAAAAAAAAAAAAAAAA$AAAA"
     if not verify_client_secret(secret, stored) or client is None:
         raise ClientInvalid("client authentication failed")
+    ctx.login_failures.refund(tickets)
     return client
 
 
-def authenticate_client(ctx: IssuerContext, authorization: str | None) -> AgencyPrincipal:
+def authenticate_client(
+    ctx: IssuerContext, authorization: str | None, *, address: str | None
+) -> AgencyPrincipal:
     """An agency's staff on the web page: HTTP Basic with the client's id and secret."""
     basic = _basic_credentials(authorization)
     client_id, secret = basic or (None, None)
     with ctx.read_session() as session:
-        client = _check_client(IssuerStore(session), client_id, secret)
+        client = _check_client(ctx, IssuerStore(session), client_id, secret, address=address)
     return AgencyPrincipal(client.agency, client.client_id, frozenset(client.scopes.split()))
 
 
 def _client_credentials(
-    ctx: IssuerContext, form: Mapping[str, str], authorization: str | None
+    ctx: IssuerContext, form: Mapping[str, str], authorization: str | None, address: str | None
 ) -> dict[str, Any]:
     basic = _basic_credentials(authorization)
     posted = (form.get("client_id"), form.get("client_secret"))
@@ -219,15 +242,17 @@ def _client_credentials(
         raise TokenRequestInvalid("use one client authentication method, not two")
     client_id, secret = basic or posted
     now = ctx.now_s()
+    # The secret is checked (scrypt) outside the write transaction.
+    with ctx.read_session() as session:
+        client = _check_client(ctx, IssuerStore(session), client_id, secret, address=address)
+    granted = set(client.scopes.split())
+    requested = set(form["scope"].split()) if form.get("scope") else granted
+    if not requested <= granted:
+        raise ScopeMissing("the client may not ask for these scopes")
+    token = new_token(ctx.token_bytes)
+    ttl = ctx.settings.agency_token_ttl
     with ctx.session() as session:
         store = IssuerStore(session)
-        client = _check_client(store, client_id, secret)
-        granted = set(client.scopes.split())
-        requested = set(form["scope"].split()) if form.get("scope") else granted
-        if not requested <= granted:
-            raise ScopeMissing("the client may not ask for these scopes")
-        token = new_token(ctx.token_bytes)
-        ttl = ctx.settings.agency_token_ttl
         store.add(
             TokenRow(
                 token_hash=hash_token(token),

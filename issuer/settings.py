@@ -44,6 +44,11 @@ class IssuerSettings(BaseSettings):
     tx_code_length: int = Field(default=6, ge=4, le=10)
     max_tx_code_attempts: int = Field(default=5, ge=1, le=20)
     batch_size: int = Field(default=10, ge=1, le=100)
+    # Failed client-secret checks (token endpoint, agency page) allowed per
+    # window, per client id and per client address (issue 13 item 13).
+    login_failures_per_account: int = Field(default=10, ge=1, le=1000)
+    login_failures_per_address: int = Field(default=30, ge=1, le=10_000)
+    login_failure_window: int = Field(default=900, ge=10, le=86_400, description="seconds")
 
     status_list_size: int = Field(default=131_072, ge=131_072)
     status_list_fill: float = Field(default=0.25, gt=0, le=0.9, description="share allocated")

@@ -30,6 +30,7 @@ from holder_wallet.present import ConsentRequest
 from holder_wallet.receive import OfferPreview, ReceivedCredential
 from holder_wallet.store import StoredCredential
 from holder_wallet.wallet import Wallet
+from service.framing import NoFraming
 
 __all__ = ["create_app"]
 
@@ -292,4 +293,5 @@ def create_app(wallet: Wallet) -> FastAPI:
             return warning(request, exc)
         return page(request, "credential.html", c=card, qr=base64.b64encode(png).decode())
 
+    app.add_middleware(NoFraming)  # outermost: redirects too (issue 13 item 13)
     return app

@@ -21,6 +21,7 @@ from issuer.status_lists import publish_status_lists
 from issuer.store import make_engine
 from registry.api.limits import BodySizeLimit, FailureLimit
 from registry.api.observability import install_observability
+from service.framing import NoFraming
 
 __all__ = ["build_context", "create_app"]
 
@@ -78,6 +79,7 @@ def create_app(ctx: IssuerContext) -> FastAPI:
     )
     app.state.ctx = ctx
     app.add_middleware(BodySizeLimit, max_bytes=ctx.settings.max_body_bytes)
+    app.add_middleware(NoFraming)
     # Guessing client secrets or transaction codes fails at /token: slow it down.
     app.add_middleware(FailureLimit, paths=[("POST", "/token")], per_minute=TOKEN_FAILURES)
     install_error_handlers(app)

@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 
 from registry.api.limits import BodySizeLimit, FailureLimit
 from registry.api.observability import counter, install_observability
+from service.framing import NoFraming
 from verifier.api.counter import router as counter_router
 from verifier.api.errors import install_error_handlers
 from verifier.api.routes import MAX_BODY_BYTES, router
@@ -34,6 +35,7 @@ def create_app(context: VerifierContext, *, migrate: bool = True) -> FastAPI:
     )
     app.state.context = context
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(NoFraming)  # the counter page (issue 13 item 13)
     app.add_middleware(FailureLimit, paths=RATE_LIMITED, per_minute=FAILURES_PER_MINUTE)
     install_error_handlers(app)
     app.include_router(router)
