@@ -48,6 +48,7 @@ __all__ = [
     "OfferRow",
     "StatusListRow",
     "TokenRow",
+    "checkpoint",
     "make_engine",
     "read_only",
 ]
@@ -75,13 +76,33 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _no_implicit_begin(dbapi_connection: Any, _: Any) -> None:
         dbapi_connection.isolation_level = None
+        # Overwrite deleted content (a replaced keyring, deleted claim values) with
+        # zeros instead of leaving it in free pages (SQLite "PRAGMA secure_delete").
+        dbapi_connection.execute("PRAGMA secure_delete=ON")
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        read = connection.get_execution_options().get(_READ_ONLY, False)
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # no transaction at all (e.g. `checkpoint`)
+        read = options.get(_READ_ONLY, False)
         connection.exec_driver_sql("BEGIN DEFERRED" if read else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def checkpoint(engine: Engine) -> None:
+    """SQLite: copy the write-ahead log into the database and truncate it, now.
+
+    After a secret was replaced (a rotated keyring), its old sealed bytes would
+    otherwise stay in `-wal` until a later checkpoint reuses those frames.
+    Best effort: with readers active SQLite checkpoints what it can. A no-op on
+    other databases (PostgreSQL reclaims old row versions with VACUUM).
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def read_only(engine: Engine) -> Engine:

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
+from issuer.agencies import purge_retired_keys
 from issuer.api import agency_api, oid4vci, public, web
 from issuer.api.errors import install_error_handlers
 from issuer.context import IssuerContext, RegistryLedger
@@ -60,6 +61,8 @@ def create_app(ctx: IssuerContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(upgrade, ctx.engine)
+        if purged := await run_in_threadpool(purge_retired_keys, ctx):
+            log.info("retired signing keys deleted from %d keyrings", len(purged))
         task = None
         if ctx.settings.publish_interval > 0:
             task = asyncio.create_task(_publisher(ctx, ctx.settings.publish_interval))
