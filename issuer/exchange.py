@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import logging
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ from issuer.credential_types import (
     credential_type,
     derive_claims,
     disclosable_paths,
+    sd_slots,
     vct_for,
 )
 from issuer.errors import (
@@ -395,6 +397,10 @@ def _issue(
                 holder_key=proven.key,
                 status={"status_list": {"idx": idx, "uri": status_list.uri}},
                 disclosable=paths,
+                # RFC 9901 §4.2.5: the `_sd` counts tell nothing about optional claims.
+                sd_padding=functools.partial(sd_slots, ctype),
+                decoys=ctx.settings.sd_decoys,
+                decoy_rng=ctx.rng,
             )
             assert status_list.id is not None
             store.add(

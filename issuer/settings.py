@@ -44,6 +44,8 @@ class IssuerSettings(BaseSettings):
     tx_code_length: int = Field(default=6, ge=4, le=10)
     max_tx_code_attempts: int = Field(default=5, ge=1, le=20)
     batch_size: int = Field(default=10, ge=1, le=100)
+    # Random decoy digests per object, on top of the padding to the type's count.
+    sd_decoys: int = Field(default=4, ge=0, le=32)
     # Failed client-secret checks (token endpoint, agency page) allowed per
     # window, per client id and per client address (issue 13 item 13).
     login_failures_per_account: int = Field(default=10, ge=1, le=1000)
