@@ -74,6 +74,7 @@ __all__ = [
     "authenticate_client",
     "issue_credentials",
     "new_nonce",
+    "purge_expired",
     "token_request",
 ]
 
@@ -303,12 +304,21 @@ def new_nonce(ctx: IssuerContext) -> dict[str, str]:
     """A fresh `c_nonce` (§7.2); stored hashed, consumed by the first proof that uses it."""
     nonce = new_token(ctx.token_bytes)
     now = ctx.now_s()
+    # Expired nonces are deleted by the periodic purge (`purge_expired`), not here:
+    # an anonymous request costs one INSERT, never a sweep of the table.
     with ctx.session() as session:
         store = IssuerStore(session)
-        store.purge_expired(now=now)
         store.add(NonceRow(nonce_hash=hash_token(nonce), expires_at=now + ctx.settings.nonce_ttl))
         session.commit()
     return {"c_nonce": nonce}
+
+
+def purge_expired(ctx: IssuerContext) -> dict[str, int]:
+    """Delete what has expired: nonces, access tokens, offers never issued (run on a timer)."""
+    with ctx.session() as session:
+        purged = IssuerStore(session).purge_expired(now=ctx.now_s())
+        session.commit()
+    return purged
 
 
 # --- credential endpoint ---------------------------------------------------------------

@@ -57,6 +57,9 @@ class IssuerSettings(BaseSettings):
     status_token_validity: int = Field(default=86_400, ge=600)
     status_token_ttl: int = Field(default=300, ge=1)
     publish_interval: float = Field(default=30.0, ge=0, description="0: only on request")
+    purge_interval: float = Field(
+        default=60.0, ge=0, description="seconds between deletions of expired rows; 0: never"
+    )
     accreditation_cache_ttl: int = Field(default=60, ge=0)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     default_agency: str | None = Field(

@@ -279,20 +279,24 @@ class IssuerStore:
         )
         return bool(getattr(result, "rowcount", 0) == 1)
 
-    def purge_expired(self, *, now: int) -> None:
-        self.session.execute(delete(NonceRow).where(col(NonceRow.expires_at) <= now))
-        self.session.execute(delete(TokenRow).where(col(TokenRow.expires_at) <= now))
-        # Claim values of offers nobody redeemed in time (issue 4 item 6).
-        self.session.execute(
-            update(OfferRow)
-            .where(col(OfferRow.expires_at) <= now, col(OfferRow.state) == "pending")
-            .values(state="expired", claims=None)
+    def purge_expired(self, *, now: int) -> dict[str, int]:
+        """Delete expired nonces and access tokens, and offers that expired unissued.
+
+        An offer that was never issued (pending, redeemed, locked or expired)
+        is dead once `expires_at` passed: it goes with its sealed claims and
+        code. Issued offers stay (their credentials name them); their claim
+        values were deleted at issuance. Returns the rows deleted per table.
+        """
+
+        def gone(result: Any) -> int:
+            return int(getattr(result, "rowcount", 0) or 0)
+
+        nonces = self.session.execute(delete(NonceRow).where(col(NonceRow.expires_at) <= now))
+        tokens = self.session.execute(delete(TokenRow).where(col(TokenRow.expires_at) <= now))
+        offers = self.session.execute(
+            delete(OfferRow).where(col(OfferRow.expires_at) <= now, col(OfferRow.state) != "issued")
         )
-        self.session.execute(
-            update(OfferRow)
-            .where(col(OfferRow.expires_at) <= now, col(OfferRow.state) == "redeemed")
-            .values(claims=None)
-        )
+        return {"nonces": gone(nonces), "tokens": gone(tokens), "offers": gone(offers)}
 
     # --- offers -----------------------------------------------------------------------
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from issuer.agencies import purge_retired_keys
 from issuer.api import agency_api, oid4vci, public, web
 from issuer.api.errors import install_error_handlers
 from issuer.context import IssuerContext, RegistryLedger
+from issuer.exchange import purge_expired
 from issuer.keys_at_rest import KEK
 from issuer.migrations import upgrade
 from issuer.settings import IssuerSettings
@@ -48,13 +50,13 @@ def build_context(settings: IssuerSettings) -> IssuerContext:
     return IssuerContext(settings, make_engine(settings.url()), kek, RegistryLedger(client))
 
 
-async def _publisher(ctx: IssuerContext, interval: float) -> None:
+async def _every(interval: float, name: str, work: Callable[[], object]) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await run_in_threadpool(publish_status_lists, ctx)
+            await run_in_threadpool(work)
         except Exception:  # the loop must outlive a bad round; the next one retries
-            log.exception("status list publication round failed")
+            log.exception("%s round failed", name)
 
 
 def create_app(ctx: IssuerContext) -> FastAPI:
@@ -63,13 +65,19 @@ def create_app(ctx: IssuerContext) -> FastAPI:
         await run_in_threadpool(upgrade, ctx.engine)
         if purged := await run_in_threadpool(purge_retired_keys, ctx):
             log.info("retired signing keys deleted from %d keyrings", len(purged))
-        task = None
+        tasks = []
         if ctx.settings.publish_interval > 0:
-            task = asyncio.create_task(_publisher(ctx, ctx.settings.publish_interval))
+            publish = functools.partial(publish_status_lists, ctx)
+            tasks.append(_every(ctx.settings.publish_interval, "status list publication", publish))
+        if ctx.settings.purge_interval > 0:
+            # Anonymous nonces, expired tokens and dead offers (issue 13 item 16).
+            purge = functools.partial(purge_expired, ctx)
+            tasks.append(_every(ctx.settings.purge_interval, "purge", purge))
+        running = [asyncio.create_task(t) for t in tasks]
         try:
             yield
         finally:
-            if task is not None:
+            for task in running:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
