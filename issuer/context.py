@@ -18,9 +18,9 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from issuer.errors import ClientLocked, NotAccredited
+from issuer.errors import NotAccredited
 from issuer.keys_at_rest import KEK
-from issuer.login_limits import FailureLimiter, Ticket
+from issuer.login_limits import FailureLimiter
 from issuer.settings import IssuerSettings
 from issuer.store import read_only
 from registry.state import Accreditation
@@ -29,7 +29,6 @@ __all__ = [
     "AccreditationCache",
     "IssuerContext",
     "Ledger",
-    "LoginFailures",
     "RegistryLedger",
     "utc_now",
 ]
@@ -66,35 +65,6 @@ class RegistryLedger:
 
     def close(self) -> None:
         self._client.close()
-
-
-class LoginFailures:
-    """The two failure limits on client-secret checks: per account, per client address."""
-
-    def __init__(self, settings: IssuerSettings, clock: Callable[[], float]) -> None:
-        window = settings.login_failure_window
-        self.per_account = FailureLimiter(
-            limit=settings.login_failures_per_account, window=window, clock=clock
-        )
-        self.per_address = FailureLimiter(
-            limit=settings.login_failures_per_address, window=window, clock=clock
-        )
-
-    def charge(self, *, client_id: str, address: str | None) -> list[Ticket]:
-        """Charge both limits before the secret is compared; `ClientLocked` if either is full."""
-        tickets = [self.per_account.charge([client_id])]
-        if address is not None:
-            try:
-                tickets.append(self.per_address.charge([address]))
-            except ClientLocked:
-                self.per_account.refund(tickets[0])
-                raise
-        return tickets
-
-    def refund(self, tickets: list[Ticket]) -> None:
-        self.per_account.refund(tickets[0])
-        if len(tickets) > 1:
-            self.per_address.refund(tickets[1])
 
 
 def utc_now() -> datetime:
@@ -144,13 +114,19 @@ class IssuerContext:
     token_bytes: Callable[[int], bytes] = secrets.token_bytes
     rng: random.Random = field(default_factory=random.SystemRandom)
     accreditations: AccreditationCache = field(init=False)
-    login_failures: LoginFailures = field(init=False)
+    login_failures: FailureLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.accreditations = AccreditationCache(
             self.ledger, ttl=self.settings.accreditation_cache_ttl
         )
-        self.login_failures = LoginFailures(self.settings, lambda: self.clock().timestamp())
+        # Failed client-secret checks per client id (issue 13 item 13); per client
+        # address they are limited by the `FailureLimit` middleware.
+        self.login_failures = FailureLimiter(
+            limit=self.settings.login_failures_per_account,
+            window=self.settings.login_failure_window,
+            clock=lambda: self.clock().timestamp(),
+        )
 
     def session(self) -> Session:
         """A session for work that writes (on SQLite its transaction takes the write lock)."""

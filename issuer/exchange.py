@@ -102,22 +102,14 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
 
 
 def token_request(
-    ctx: IssuerContext,
-    form: Mapping[str, str],
-    *,
-    authorization: str | None,
-    address: str | None = None,
+    ctx: IssuerContext, form: Mapping[str, str], *, authorization: str | None
 ) -> dict[str, Any]:
-    """Answer a Token Request (RFC 6749 §5.1 shape) or raise a govid error.
-
-    `address` is the client's network address, for the per-address failure
-    limit on client secrets.
-    """
+    """Answer a Token Request (RFC 6749 §5.1 shape) or raise a govid error."""
     grant_type = form.get("grant_type")
     if grant_type == PRE_AUTHORIZED_GRANT:
         return _pre_authorized(ctx, form)
     if grant_type == CLIENT_CREDENTIALS_GRANT:
-        return _client_credentials(ctx, form, authorization, address)
+        return _client_credentials(ctx, form, authorization)
     if not grant_type:
         raise TokenRequestInvalid("grant_type is missing")
     raise GrantTypeUnsupported("this grant type is not supported")
@@ -205,39 +197,32 @@ _MAX_CLIENT_ID = 128  # ours are ~20 characters; a longer one is never charged o
 
 
 def _check_client(
-    ctx: IssuerContext,
-    store: IssuerStore,
-    client_id: str | None,
-    secret: str | None,
-    *,
-    address: str | None,
+    ctx: IssuerContext, store: IssuerStore, client_id: str | None, secret: str | None
 ) -> ClientRow:
-    """The client, if `secret` is its secret; the failure limits are charged first."""
+    """The client, if `secret` is its secret; the account's failure limit is charged first."""
     if not client_id or not secret or len(client_id) > _MAX_CLIENT_ID:
         raise ClientInvalid("client authentication is required")
-    tickets = ctx.login_failures.charge(client_id=client_id, address=address)
+    ticket = ctx.login_failures.charge([client_id])
     client = store.client(client_id)
     # Hash even when the client is unknown, so timing does not tell which ids exist.
     stored = client.secret_hash if client else "scrypt$AAAAAAAAAAAAAAAAAAAAAA$AAAA"
     if not verify_client_secret(secret, stored) or client is None:
         raise ClientInvalid("client authentication failed")
-    ctx.login_failures.refund(tickets)
+    ctx.login_failures.refund(ticket)
     return client
 
 
-def authenticate_client(
-    ctx: IssuerContext, authorization: str | None, *, address: str | None
-) -> AgencyPrincipal:
+def authenticate_client(ctx: IssuerContext, authorization: str | None) -> AgencyPrincipal:
     """An agency's staff on the web page: HTTP Basic with the client's id and secret."""
     basic = _basic_credentials(authorization)
     client_id, secret = basic or (None, None)
     with ctx.read_session() as session:
-        client = _check_client(ctx, IssuerStore(session), client_id, secret, address=address)
+        client = _check_client(ctx, IssuerStore(session), client_id, secret)
     return AgencyPrincipal(client.agency, client.client_id, frozenset(client.scopes.split()))
 
 
 def _client_credentials(
-    ctx: IssuerContext, form: Mapping[str, str], authorization: str | None, address: str | None
+    ctx: IssuerContext, form: Mapping[str, str], authorization: str | None
 ) -> dict[str, Any]:
     basic = _basic_credentials(authorization)
     posted = (form.get("client_id"), form.get("client_secret"))
@@ -247,7 +232,7 @@ def _client_credentials(
     now = ctx.now_s()
     # The secret is checked (scrypt) outside the write transaction.
     with ctx.read_session() as session:
-        client = _check_client(ctx, IssuerStore(session), client_id, secret, address=address)
+        client = _check_client(ctx, IssuerStore(session), client_id, secret)
     granted = set(client.scopes.split())
     requested = set(form["scope"].split()) if form.get("scope") else granted
     if not requested <= granted:

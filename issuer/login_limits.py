@@ -1,13 +1,14 @@
-"""Limits on failed client-secret checks, per account and per client address.
+"""A limit on failed client-secret checks per account (client id), from any address.
 
 A check is charged *before* the secret is compared and refunded only when it
 succeeds, so requests that arrive together are counted together: with
 `limit` L, at most L wrong secrets for one key are ever compared in any
 `window` seconds, however many are in flight (the failure limit of issue 13
-item 13; item 3 is the same lesson for the shared middleware). When a key is
-full every check for it is refused, the right secret included, until its
-oldest failure leaves the window: otherwise the lock would only slow the
-guesser down, not stop it.
+item 13; item 3 is the same lesson for the shared middleware, which limits
+failures per client address). When a key is full every check for it is
+refused, the right secret included, until its oldest failure leaves the
+window: otherwise the lock would only slow a guesser spread over many
+addresses down, not stop it.
 
 In memory, per process, at most `max_keys` keys (least recently charged
 dropped first). The clock is an argument: tests move it.

@@ -46,10 +46,9 @@ class IssuerSettings(BaseSettings):
     batch_size: int = Field(default=10, ge=1, le=100)
     # Random decoy digests per object, on top of the padding to the type's count.
     sd_decoys: int = Field(default=4, ge=0, le=32)
-    # Failed client-secret checks (token endpoint, agency page) allowed per
-    # window, per client id and per client address (issue 13 item 13).
+    # Failed client-secret checks (token endpoint, agency page) allowed per client
+    # id in any window (issue 13 item 13); per address the FailureLimit middleware.
     login_failures_per_account: int = Field(default=10, ge=1, le=1000)
-    login_failures_per_address: int = Field(default=30, ge=1, le=10_000)
     login_failure_window: int = Field(default=900, ge=10, le=86_400, description="seconds")
 
     status_list_size: int = Field(default=131_072, ge=131_072)

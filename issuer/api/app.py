@@ -29,7 +29,7 @@ from service.framing import NoFraming
 __all__ = ["build_context", "create_app"]
 
 log = logging.getLogger("govid.issuer")
-TOKEN_FAILURES = 30  # failed token requests per minute and client address
+TOKEN_FAILURES = 30  # failed token or sign-in requests per minute and client address
 
 
 def build_context(settings: IssuerSettings) -> IssuerContext:
@@ -91,8 +91,10 @@ def create_app(ctx: IssuerContext) -> FastAPI:
     app.state.ctx = ctx
     app.add_middleware(BodySizeLimit, max_bytes=ctx.settings.max_body_bytes)
     app.add_middleware(NoFraming)
-    # Guessing client secrets or transaction codes fails at /token: slow it down.
-    app.add_middleware(FailureLimit, paths=[("POST", "/token")], per_minute=TOKEN_FAILURES)
+    # Guessing client secrets or transaction codes fails at /token, and client
+    # secrets on the agency page (HTTP Basic): slow it down per client address.
+    limited = [("POST", "/token"), ("GET", "/agency"), ("POST", "/agency")]
+    app.add_middleware(FailureLimit, paths=limited, per_minute=TOKEN_FAILURES)
     install_error_handlers(app)
     app.include_router(public.router)
     app.include_router(oid4vci.router)

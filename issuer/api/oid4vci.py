@@ -29,10 +29,7 @@ async def token(
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     if len(form.multi_items()) != len(fields):  # RFC 6749 §3.2: no repeated parameters
         raise TokenRequestInvalid("a parameter is repeated or not text")
-    address = request.client.host if request.client else None
-    answer = await run_in_threadpool(
-        token_request, ctx, fields, authorization=authorization, address=address
-    )
+    answer = await run_in_threadpool(token_request, ctx, fields, authorization=authorization)
     return JSONResponse(answer, headers=_NO_STORE)
 
 

@@ -2,7 +2,8 @@
 
 Staff sign in with their agency's OAuth client id and secret (HTTP Basic,
 checked like the token endpoint's client authentication, under the same
-failure limits per client id and per address: `issuer.login_limits`).
+failure limit per client id, `issuer.login_limits`; per client address the
+`FailureLimit` middleware counts failed sign-ins as it does at `/token`).
 
 Browsers resend Basic credentials on cross-site posts, so every form carries
 a CSRF token. The token is a KEK-keyed MAC of the client id and of a random
@@ -41,13 +42,10 @@ _SESSION_COOKIE = "govid_agency_session"
 _SESSION_SECONDS = 8 * 3600  # a working day; then the forms ask for a reload
 
 
-def _sign_in(
-    ctx: IssuerContext, request: Request, authorization: str | None
-) -> AgencyPrincipal | Response:
+def _sign_in(ctx: IssuerContext, authorization: str | None) -> AgencyPrincipal | Response:
     """The signed-in client, or the answer to give instead (401 challenge, 429 locked out)."""
-    address = request.client.host if request.client else None
     try:
-        return authenticate_client(ctx, authorization, address=address)
+        return authenticate_client(ctx, authorization)
     except ClientLocked as exc:  # no challenge: the browser must not prompt again at once
         return Response(exc.message, 429, {"Retry-After": str(exc.retry_after)})
     except ClientInvalid:
@@ -112,7 +110,7 @@ def _page(
 def page(
     request: Request, ctx: Ctx, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
-    principal = _sign_in(ctx, request, authorization)
+    principal = _sign_in(ctx, authorization)
     if isinstance(principal, Response):
         return principal
     return _page(request, ctx, principal)
@@ -127,7 +125,7 @@ def post_offer(
     csrf: Annotated[str, Form(max_length=128)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    principal = _sign_in(ctx, request, authorization)
+    principal = _sign_in(ctx, authorization)
     if isinstance(principal, Response):
         return principal
     if not _form_ok(ctx, request, principal, csrf):
@@ -157,7 +155,7 @@ def search(
     offer: str = "",
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    principal = _sign_in(ctx, request, authorization)
+    principal = _sign_in(ctx, authorization)
     if isinstance(principal, Response):
         return principal
     found = find_credentials(
@@ -174,7 +172,7 @@ def revoke(
     csrf: Annotated[str, Form(max_length=128)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    principal = _sign_in(ctx, request, authorization)
+    principal = _sign_in(ctx, authorization)
     if isinstance(principal, Response):
         return principal
     if not _form_ok(ctx, request, principal, csrf):
