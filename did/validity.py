@@ -20,7 +20,7 @@ from did.errors import (
     TokenNotYetValid,
 )
 
-__all__ = ["DEFAULT_SKEW", "check_time_claims", "numeric_date"]
+__all__ = ["DEFAULT_SKEW", "check_time_claims", "numeric_date", "numeric_date_in_window"]
 
 DEFAULT_SKEW: Final = timedelta(seconds=60)
 
@@ -78,3 +78,18 @@ def check_time_claims(
         raise IssuedInFuture("the token claims to be issued in the future")
     if max_iat_age is not None and moment - iat > max_iat_age.total_seconds() + leeway:
         raise TokenExpired("the token was issued too long ago")
+
+
+def numeric_date_in_window(value: float, *, start_ms: int, end_ms: int | None) -> bool:
+    """Whether the NumericDate `value` (seconds) falls in the window [start_ms, end_ms).
+
+    The ledger keeps key windows in milliseconds of log time; tokens carry
+    `iat` in seconds, and issuers write whole seconds (RFC 7519 §2 NumericDate,
+    floored). A whole second `S` stands for the instants [S, S+1): it is inside
+    the window when that second overlaps it. So a key created at S.400 is valid
+    for a token signed at S.700 with `iat` S, which `S*1000 >= start_ms` would
+    refuse. A fractional `value` is an instant and is compared as one.
+    """
+    at = value * 1000
+    last = at + 999 if float(value).is_integer() else at
+    return start_ms <= last and (end_ms is None or at < end_ms)

@@ -22,7 +22,7 @@ from issuer.context import IssuerContext
 from issuer.credential_types import credential_type
 from issuer.errors import AgencyExists, AgencyNotFound
 from issuer.oauth import hash_client_secret, new_client_id, new_token
-from issuer.store import AgencyRow, ClientRow, IssuerStore
+from issuer.store import AgencyRow, ClientRow, IssuerStore, checkpoint
 from registry import authoring
 from registry.authoring import Keyring
 
@@ -31,6 +31,7 @@ __all__ = [
     "add_client",
     "create_agency",
     "open_agency",
+    "purge_retired_keys",
     "rotate_agency_key",
     "save_keyring",
     "subject_hash",
@@ -90,7 +91,7 @@ def create_agency(
         raise MalformedInput("an agency slug is 2-32 lowercase letters, digits or '-'")
     for type_id in type_ids:
         credential_type(type_id)
-    with ctx.session() as session:
+    with ctx.read_session() as session:
         if IssuerStore(session).agency(slug) is not None:
             raise AgencyExists("an agency with this slug exists")
     keyring, operation = authoring.create_did(ledger=ctx.ledger.origin)
@@ -172,4 +173,33 @@ def rotate_agency_key(ctx: IssuerContext, *, slug: str, compromised: bool = Fals
             target=new.signing_kid,
         )
         session.commit()
-        return new.signing_kid
+    # The replaced private key was in the old sealed keyring: out of the WAL too.
+    checkpoint(ctx.engine)
+    return new.signing_kid
+
+
+def purge_retired_keys(ctx: IssuerContext) -> list[str]:
+    """Re-seal every keyring still holding retired private keys; returns the agencies' slugs.
+
+    Keyrings written before issue 13 item 12 kept every replaced signing key
+    (`retiredKeys`); reading drops them, and this writes the result back once,
+    at start, instead of waiting for the agency's next ledger write.
+    """
+    purged = []
+    with ctx.session() as session:
+        store = IssuerStore(session)
+        for row in store.agencies():
+            stored = json.loads(ctx.kek.open(row.keyring, aad=_keyring_aad(row.slug)))
+            if "retiredKeys" not in stored:
+                continue
+            save_keyring(ctx, row, Keyring.from_json(stored))
+            store.add(row)
+            store.audit(
+                at=ctx.now_s(), agency=row.slug, actor="operator",
+                action="key.purge_retired", target=None,
+            )  # fmt: skip
+            purged.append(row.slug)
+        session.commit()
+    if purged:
+        checkpoint(ctx.engine)
+    return purged

@@ -20,10 +20,18 @@ from sqlmodel import Session
 
 from issuer.errors import NotAccredited
 from issuer.keys_at_rest import KEK
+from issuer.login_limits import FailureLimiter
 from issuer.settings import IssuerSettings
+from issuer.store import read_only
 from registry.state import Accreditation
 
-__all__ = ["AccreditationCache", "IssuerContext", "Ledger", "RegistryLedger", "utc_now"]
+__all__ = [
+    "AccreditationCache",
+    "IssuerContext",
+    "Ledger",
+    "RegistryLedger",
+    "utc_now",
+]
 
 
 class Ledger(Protocol):
@@ -106,14 +114,27 @@ class IssuerContext:
     token_bytes: Callable[[int], bytes] = secrets.token_bytes
     rng: random.Random = field(default_factory=random.SystemRandom)
     accreditations: AccreditationCache = field(init=False)
+    login_failures: FailureLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.accreditations = AccreditationCache(
             self.ledger, ttl=self.settings.accreditation_cache_ttl
         )
+        # Failed client-secret checks per client id (issue 13 item 13); per client
+        # address they are limited by the `FailureLimit` middleware.
+        self.login_failures = FailureLimiter(
+            limit=self.settings.login_failures_per_account,
+            window=self.settings.login_failure_window,
+            clock=lambda: self.clock().timestamp(),
+        )
 
     def session(self) -> Session:
+        """A session for work that writes (on SQLite its transaction takes the write lock)."""
         return Session(self.engine, expire_on_commit=False)
+
+    def read_session(self) -> Session:
+        """A session that only reads: on SQLite it does not wait for, or block, writers."""
+        return Session(read_only(self.engine), expire_on_commit=False)
 
     def now_s(self) -> int:
         return int(self.clock().timestamp())

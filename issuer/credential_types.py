@@ -35,6 +35,7 @@ __all__ = [
     "credential_types",
     "derive_claims",
     "disclosable_paths",
+    "sd_slots",
     "type_metadata",
     "validate_claims",
     "vct_for",
@@ -189,6 +190,27 @@ def disclosable_paths(
     for spec in ctype.claims:
         expand(claims, spec.path, ())
     return out
+
+
+@cache
+def _slots(configuration_id: str) -> dict[Path, int]:
+    slots: dict[Path, int] = {}
+    for spec in credential_type(configuration_id).claims:
+        if spec.path and isinstance(spec.path[-1], str):  # a property, hidden in `_sd`
+            slots[spec.path[:-1]] = slots.get(spec.path[:-1], 0) + 1
+    return slots
+
+
+def sd_slots(ctype: CredentialType, path: Sequence[str | int]) -> int:
+    """How many claims of this type may sit in the `_sd` of the object at `path`.
+
+    Every credential of the type pads that object's `_sd` to this count with
+    decoy digests (RFC 9901 §4.2.5), so the count does not tell which optional
+    claims (an address, a postal code) a citizen's credential holds. Array
+    indices in `path` match the type's `None` ("every element") steps.
+    """
+    pattern = tuple(None if isinstance(step, int) else step for step in path)
+    return _slots(ctype.id).get(pattern, 0)
 
 
 def _display_path(path: Path) -> list[str | int | None]:

@@ -30,6 +30,7 @@
     └── AgencyExists               issuer.agency_exists
     Unauthorized
     ├── ClientInvalid              oauth.client_invalid
+    │   └── ClientLocked           oauth.client_locked        (429, carries `retry_after`)
     └── AccessTokenInvalid         oauth.access_token_invalid
     Forbidden
     ├── NotAccredited              issuer.not_accredited
@@ -61,6 +62,7 @@ __all__ = [
     "AgencyNotFound",
     "ClaimsInvalid",
     "ClientInvalid",
+    "ClientLocked",
     "CredentialNotFound",
     "CredentialRequestDenied",
     "CredentialRequestInvalid",
@@ -192,6 +194,19 @@ class AgencyExists(Conflict):
 
 class ClientInvalid(Unauthorized):
     code = "oauth.client_invalid"
+
+
+class ClientLocked(ClientInvalid):
+    """Too many failed client-secret checks for this account or from this address.
+
+    Every check is refused, the right secret included, for `retry_after` seconds.
+    """
+
+    code = "oauth.client_locked"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class AccessTokenInvalid(Unauthorized):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import hmac
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -33,6 +35,7 @@ from issuer.credential_types import (
     credential_type,
     derive_claims,
     disclosable_paths,
+    sd_slots,
     vct_for,
 )
 from issuer.errors import (
@@ -64,13 +67,14 @@ from issuer.openid4vci import (
     distinct_keys,
 )
 from issuer.status_lists import allocate_slot
-from issuer.store import ClientRow, CredentialRow, IssuerStore, NonceRow, OfferRow, TokenRow
+from issuer.store import ClientRow, CredentialRow, IssuerStore, NonceRow, TokenRow
 
 __all__ = [
     "authenticate_agency",
     "authenticate_client",
     "issue_credentials",
     "new_nonce",
+    "purge_expired",
     "token_request",
 ]
 
@@ -112,6 +116,17 @@ def token_request(
 
 
 def _pre_authorized(ctx: IssuerContext, form: Mapping[str, str]) -> dict[str, Any]:
+    """The pre-authorized code grant: every step that decides is one conditional UPDATE.
+
+    1. The code names a pending offer, else `invalid_grant` (unknown, replayed,
+       locked or expired: one answer, RFC 6749 §5.2).
+    2. An expired offer is marked so (its claims deleted) and refused.
+    3. With a transaction code: one of the offer's `max_tx_code_attempts` is
+       charged in SQL *before* the comparison, so however many guesses arrive
+       at once, at most that many are ever compared; the guess that uses the
+       last attempt and is wrong burns the code.
+    4. pending -> redeemed by exactly one request; only that one gets a token.
+    """
     code = form.get("pre-authorized_code")
     if not code:
         raise TokenRequestInvalid("pre-authorized_code is missing")
@@ -119,31 +134,37 @@ def _pre_authorized(ctx: IssuerContext, form: Mapping[str, str]) -> dict[str, An
     now = ctx.now_s()
     with ctx.session() as session:
         store = IssuerStore(session)
-        offer = store.offer_by_code(hash_token(code), for_update=True)
-        if offer is None or offer.state != "pending":
-            # Unknown, replayed, locked or expired: one answer (RFC 6749 §5.2 invalid_grant).
+        offer = store.offer_by_code(hash_token(code))
+        if offer is None or offer.state != "pending":  # (1)
             raise GrantInvalid("the pre-authorized code is not valid")
-        if offer.expires_at <= now:
-            offer.state, offer.claims = "expired", None
-            store.add(offer)
-            session.commit()
+        if offer.expires_at <= now:  # (2)
+            if store.expire_offer(offer.id):
+                session.commit()
             raise OfferExpired("the offer has expired")
-        if offer.tx_code_hash is not None:
+        if offer.tx_code_hash is not None:  # (3)
             if not tx_code:
                 # §6.3: a Transaction Code was expected but not sent: invalid_request.
                 raise TokenRequestInvalid("tx_code is missing")
+            limit = ctx.settings.max_tx_code_attempts
+            used = store.charge_tx_attempt(offer.id, limit=limit)
+            if used is None:
+                raise GrantInvalid("the pre-authorized code is not valid")
             expected = ctx.kek.mac(f"{offer.id}:{tx_code}".encode())
-            if expected != offer.tx_code_hash:
-                _wrong_tx_code(ctx, store, offer, now)
+            if not hmac.compare_digest(expected, offer.tx_code_hash):
+                locked = used >= limit and store.lock_offer(offer.id)
+                store.audit(
+                    at=now, agency=offer.agency, actor="wallet",
+                    action="offer.tx_code_wrong", target=offer.id,
+                )  # fmt: skip
                 session.commit()
-                if offer.state == "locked":
+                if locked:
                     raise TxCodeLocked("too many wrong transaction codes; ask for a new offer")
                 raise TxCodeInvalid("the transaction code is wrong")
         token = new_token(ctx.token_bytes)
         ttl = ctx.settings.wallet_token_ttl
         # The claim values now live only as long as the access token that fetches them.
-        offer.state, offer.expires_at = "redeemed", now + ttl
-        store.add(offer)
+        if not store.redeem_offer(offer.id, expires_at=now + ttl):  # (4)
+            raise GrantInvalid("the pre-authorized code is not valid")
         store.add(
             TokenRow(
                 token_hash=hash_token(token),
@@ -172,24 +193,22 @@ def _pre_authorized(ctx: IssuerContext, form: Mapping[str, str]) -> dict[str, An
     }
 
 
-def _wrong_tx_code(ctx: IssuerContext, store: IssuerStore, offer: OfferRow, now: int) -> None:
-    offer.tx_attempts += 1
-    if offer.tx_attempts >= ctx.settings.max_tx_code_attempts:
-        offer.state, offer.claims = "locked", None  # burnt: the claims go too
-    store.add(offer)
-    store.audit(
-        at=now, agency=offer.agency, actor="wallet", action="offer.tx_code_wrong", target=offer.id
-    )
+_MAX_CLIENT_ID = 128  # ours are ~20 characters; a longer one is never charged or looked up
 
 
-def _check_client(store: IssuerStore, client_id: str | None, secret: str | None) -> ClientRow:
-    if not client_id or not secret:
+def _check_client(
+    ctx: IssuerContext, store: IssuerStore, client_id: str | None, secret: str | None
+) -> ClientRow:
+    """The client, if `secret` is its secret; the account's failure limit is charged first."""
+    if not client_id or not secret or len(client_id) > _MAX_CLIENT_ID:
         raise ClientInvalid("client authentication is required")
+    ticket = ctx.login_failures.charge([client_id])
     client = store.client(client_id)
     # Hash even when the client is unknown, so timing does not tell which ids exist.
     stored = client.secret_hash if client else "scrypt$AAAAAAAAAAAAAAAAAAAAAA$AAAA"
     if not verify_client_secret(secret, stored) or client is None:
         raise ClientInvalid("client authentication failed")
+    ctx.login_failures.refund(ticket)
     return client
 
 
@@ -197,8 +216,8 @@ def authenticate_client(ctx: IssuerContext, authorization: str | None) -> Agency
     """An agency's staff on the web page: HTTP Basic with the client's id and secret."""
     basic = _basic_credentials(authorization)
     client_id, secret = basic or (None, None)
-    with ctx.session() as session:
-        client = _check_client(IssuerStore(session), client_id, secret)
+    with ctx.read_session() as session:
+        client = _check_client(ctx, IssuerStore(session), client_id, secret)
     return AgencyPrincipal(client.agency, client.client_id, frozenset(client.scopes.split()))
 
 
@@ -211,15 +230,17 @@ def _client_credentials(
         raise TokenRequestInvalid("use one client authentication method, not two")
     client_id, secret = basic or posted
     now = ctx.now_s()
+    # The secret is checked (scrypt) outside the write transaction.
+    with ctx.read_session() as session:
+        client = _check_client(ctx, IssuerStore(session), client_id, secret)
+    granted = set(client.scopes.split())
+    requested = set(form["scope"].split()) if form.get("scope") else granted
+    if not requested <= granted:
+        raise ScopeMissing("the client may not ask for these scopes")
+    token = new_token(ctx.token_bytes)
+    ttl = ctx.settings.agency_token_ttl
     with ctx.session() as session:
         store = IssuerStore(session)
-        client = _check_client(store, client_id, secret)
-        granted = set(client.scopes.split())
-        requested = set(form["scope"].split()) if form.get("scope") else granted
-        if not requested <= granted:
-            raise ScopeMissing("the client may not ask for these scopes")
-        token = new_token(ctx.token_bytes)
-        ttl = ctx.settings.agency_token_ttl
         store.add(
             TokenRow(
                 token_hash=hash_token(token),
@@ -254,7 +275,7 @@ def _live_token(ctx: IssuerContext, store: IssuerStore, authorization: str | Non
 
 
 def authenticate_agency(ctx: IssuerContext, authorization: str | None) -> AgencyPrincipal:
-    with ctx.session() as session:
+    with ctx.read_session() as session:
         row = _live_token(ctx, IssuerStore(session), authorization)
     if row.kind != "agency" or row.client_id is None:
         raise AccessTokenInvalid("the access token is not an agency token")
@@ -268,12 +289,21 @@ def new_nonce(ctx: IssuerContext) -> dict[str, str]:
     """A fresh `c_nonce` (§7.2); stored hashed, consumed by the first proof that uses it."""
     nonce = new_token(ctx.token_bytes)
     now = ctx.now_s()
+    # Expired nonces are deleted by the periodic purge (`purge_expired`), not here:
+    # an anonymous request costs one INSERT, never a sweep of the table.
     with ctx.session() as session:
         store = IssuerStore(session)
-        store.purge_expired(now=now)
         store.add(NonceRow(nonce_hash=hash_token(nonce), expires_at=now + ctx.settings.nonce_ttl))
         session.commit()
     return {"c_nonce": nonce}
+
+
+def purge_expired(ctx: IssuerContext) -> dict[str, int]:
+    """Delete what has expired: nonces, access tokens, offers never issued (run on a timer)."""
+    with ctx.session() as session:
+        purged = IssuerStore(session).purge_expired(now=ctx.now_s())
+        session.commit()
+    return purged
 
 
 # --- credential endpoint ---------------------------------------------------------------
@@ -314,7 +344,7 @@ def _issue(
         token = _live_token(ctx, store, authorization)
         if token.kind != "wallet" or token.agency != agency or token.offer_id is None:
             raise AccessTokenInvalid("the access token is not for this credential issuer")
-        offer = store.offer_for_update(token.offer_id)
+        offer = store.offer(token.offer_id)
         if offer is None or offer.state != "redeemed" or offer.claims is None:
             raise CredentialRequestDenied("the credentials of this offer were already issued")
         if request.identifier is not None and request.identifier != offer.configuration_id:
@@ -326,6 +356,11 @@ def _issue(
             raise UnknownCredentialConfiguration(
                 "this token is for another credential configuration"
             )
+        claim_values = open_offer_claims(ctx, offer)
+        # redeemed -> issued (claims deleted) by exactly one request; a rollback
+        # below (bad nonce, slot collision) puts the offer back as it was.
+        if not store.take_offer_for_issuance(offer.id):
+            raise CredentialRequestDenied("the credentials of this offer were already issued")
         for nonce in sorted({k.nonce for k in keys}):
             if not store.consume_nonce(hash_token(nonce), now=now_s):
                 raise NonceInvalid("the c_nonce is unknown, used or expired")
@@ -335,7 +370,7 @@ def _issue(
         agency_keys = open_agency(ctx, agency_row)
         ctype = credential_type(offer.configuration_id)
         vct = vct_for(ctype, ctx.settings.vct_root)
-        claims = derive_claims(ctype, open_offer_claims(ctx, offer), today=now.date())
+        claims = derive_claims(ctype, claim_values, today=now.date())
         paths = disclosable_paths(ctype, claims)
         keyring = agency_keys.keyring
         signing_key = private_key_from_jwk(keyring.document_keys[keyring.signing_fragment])
@@ -357,6 +392,10 @@ def _issue(
                 holder_key=proven.key,
                 status={"status_list": {"idx": idx, "uri": status_list.uri}},
                 disclosable=paths,
+                # RFC 9901 §4.2.5: the `_sd` counts tell nothing about optional claims.
+                sd_padding=functools.partial(sd_slots, ctype),
+                decoys=ctx.settings.sd_decoys,
+                decoy_rng=ctx.rng,
             )
             assert status_list.id is not None
             store.add(
@@ -374,9 +413,8 @@ def _issue(
                 )
             )
             credentials.append({"credential": issued.serialize()})
-        # Data minimisation (issue 4 item 6): the claim values go with the redemption.
-        offer.state, offer.claims = "issued", None
-        store.add(offer)
+        # Data minimisation (issue 4 item 6): the claim values went with the
+        # transition to "issued" above, in this same transaction.
         store.audit(
             at=now_s, agency=agency, actor="wallet", action="credential.issue", target=batch_id
         )

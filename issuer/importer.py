@@ -101,7 +101,7 @@ def import_csv(
     Without `configuration_id` the agency's first credential type is used (its
     primary one: civil identity for civil affairs, and so on).
     """
-    with ctx.session() as session:
+    with ctx.read_session() as session:
         row = IssuerStore(session).agency(agency)
     if row is None:
         raise AgencyNotFound("no such agency")

@@ -102,21 +102,23 @@ def create_offer(
     principal.require_scope(configuration_id)
     validate_claims(ctype, claims)
     now = ctx.now_s()
+    with ctx.read_session() as session:
+        agency_row = IssuerStore(session).agency(principal.agency)
+    if agency_row is None:
+        raise AgencyNotFound("no such agency")
+    keys = open_agency(ctx, agency_row)
+    # The ledger decides who may issue what (issue 4 item 1): 403 otherwise. Asked
+    # outside the write transaction, which must not wait on the network.
+    ctx.accreditations.require(keys.did, vct_for(ctype, ctx.settings.vct_root), now=ctx.clock())
     with ctx.session() as session:
         store = IssuerStore(session)
-        agency_row = store.agency(principal.agency)
-        if agency_row is None:
-            raise AgencyNotFound("no such agency")
-        keys = open_agency(ctx, agency_row)
-        # The ledger decides who may issue what (issue 4 item 1): 403 otherwise.
-        ctx.accreditations.require(keys.did, vct_for(ctype, ctx.settings.vct_root), now=ctx.clock())
         tx_code = new_tx_code(ctx.settings.tx_code_length, ctx.token_bytes)
         if import_key is not None and (existing := store.offer_by_import_key(import_key)):
-            if existing.state != "pending" or existing.agency != principal.agency:
+            if existing.agency != principal.agency:
                 return {"id": existing.id, "state": existing.state}
-            existing.tx_code_hash = ctx.kek.mac(f"{existing.id}:{tx_code}".encode())
-            existing.tx_attempts = 0
-            store.add(existing)
+            renewed = ctx.kek.mac(f"{existing.id}:{tx_code}".encode())
+            if not store.renew_tx_code(existing.id, renewed):  # only while still pending
+                return {"id": existing.id, "state": existing.state}
             store.audit(
                 at=now, agency=principal.agency, actor=principal.client_id,
                 action="offer.tx_code_renew", target=existing.id,
@@ -164,7 +166,7 @@ def _offer_reply(ctx: IssuerContext, offer: OfferRow, tx_code: str) -> dict[str,
 
 
 def offer_qr(ctx: IssuerContext, principal: AgencyPrincipal, offer_id: str) -> bytes:
-    with ctx.session() as session:
+    with ctx.read_session() as session:
         offer = IssuerStore(session).offer(offer_id)
     if offer is None or offer.agency != principal.agency:
         raise OfferNotFound("no such offer")
@@ -173,7 +175,7 @@ def offer_qr(ctx: IssuerContext, principal: AgencyPrincipal, offer_id: str) -> b
 
 def offer_document(ctx: IssuerContext, offer_id: str) -> dict[str, Any]:
     """The Credential Offer object served at `credential_offer_uri` (§4.1.3), while pending."""
-    with ctx.session() as session:
+    with ctx.read_session() as session:
         offer = IssuerStore(session).offer(offer_id)
     if offer is None or offer.state != "pending" or offer.expires_at <= ctx.now_s():
         raise OfferNotFound("no pending offer at this address")

@@ -46,6 +46,12 @@ class IssuerSettings(ServiceSettings):
     tx_code_length: int = Field(default=6, ge=4, le=10)
     max_tx_code_attempts: int = Field(default=5, ge=1, le=20)
     batch_size: int = Field(default=10, ge=1, le=100)
+    # Random decoy digests per object, on top of the padding to the type's count.
+    sd_decoys: int = Field(default=4, ge=0, le=32)
+    # Failed client-secret checks (token endpoint, agency page) allowed per client
+    # id in any window (issue 13 item 13); per address the FailureLimit middleware.
+    login_failures_per_account: int = Field(default=10, ge=1, le=1000)
+    login_failure_window: int = Field(default=900, ge=10, le=86_400, description="seconds")
 
     status_list_size: int = Field(default=131_072, ge=131_072)
     status_list_fill: float = Field(default=0.25, gt=0, le=0.9, description="share allocated")
@@ -53,7 +59,7 @@ class IssuerSettings(ServiceSettings):
     status_token_ttl: int = Field(default=300, ge=1)
     publish_interval: float = Field(default=30.0, ge=0, description="0: only on request")
     purge_interval: float = Field(
-        default=60.0, gt=0, le=3600, description="seconds between purges of expired offers' claims"
+        default=60.0, ge=0, le=3600, description="seconds between purges of expired rows; 0: never"
     )
     accreditation_cache_ttl: int = Field(default=60, ge=0)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)

@@ -86,10 +86,10 @@ def publish_status_lists(
     agency row locked so the keyring's chain head stays in step with the ledger.
     """
     published: list[dict[str, Any]] = []
-    with ctx.session() as session:
+    with ctx.read_session() as session:
         slugs = [a.slug for a in IssuerStore(session).agencies() if agency in (None, a.slug)]
     for slug in slugs:
-        with ctx.session() as session:
+        with ctx.read_session() as session:
             lists = [
                 sl.id
                 for sl in IssuerStore(session).status_lists(slug)
@@ -149,7 +149,7 @@ def _publish_one(
 
 
 def status_list_token(ctx: IssuerContext, slug: str, list_id: int) -> str | None:
-    with ctx.session() as session:
+    with ctx.read_session() as session:
         status_list = IssuerStore(session).status_list(list_id)
     if status_list is None or status_list.agency != slug:
         return None

@@ -6,6 +6,14 @@ codes, transaction codes and nonces as SHA-256 hashes only; offers, whose
 sealed claim values are deleted once the offer is redeemed or expires; per
 credential only id, type, status list index, batch, validity and a salted
 hash of the subject's identifier; an append-only audit table.
+
+Single use and counters (issue 13 item 2) are decided by the database, not
+by a read in Python followed by a write: each transition is one conditional
+`UPDATE ... WHERE state = ...` (or a `DELETE`) whose row count says whether
+this caller won, and counters are incremented in SQL. On PostgreSQL a
+concurrent UPDATE of the same row waits for the first to commit and then
+re-checks its WHERE clause; on SQLite every write transaction begins with
+`BEGIN IMMEDIATE` (see `make_engine`), so no two of them ever overlap.
 """
 
 from __future__ import annotations
@@ -14,9 +22,20 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint, delete, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    delete,
+    event,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
+from service.database import make_engine as _durable_engine
 from service.private_files import scrub_after_commit
 
 __all__ = [
@@ -30,7 +49,66 @@ __all__ = [
     "OfferRow",
     "StatusListRow",
     "TokenRow",
+    "checkpoint",
+    "make_engine",
+    "read_only",
 ]
+
+# Execution option naming a read-only transaction (SQLite: BEGIN DEFERRED).
+_READ_ONLY = "govid_read_only"
+
+
+def make_engine(url: str) -> Engine:
+    """The durable engine of `registry.store`, with serialised writes on SQLite.
+
+    pysqlite normally opens a transaction lazily, just before the first
+    INSERT/UPDATE/DELETE, so a SELECT that decides a write runs outside it and
+    `SELECT ... FOR UPDATE` is not even supported by SQLite. Here pysqlite's
+    own BEGIN is turned off and every transaction starts with `BEGIN
+    IMMEDIATE`, which takes the database's write lock at once (waiting up to
+    the busy timeout); read-only work asks for `BEGIN DEFERRED` through
+    `read_only(engine)`. This is SQLAlchemy's documented recipe for pysqlite
+    ("Serializable isolation / Savepoints / Transactional DDL").
+    """
+    engine = _durable_engine(url)
+    if engine.dialect.name != "sqlite":
+        return engine
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None
+        # Overwrite deleted content (a replaced keyring, deleted claim values) with
+        # zeros instead of leaving it in free pages (SQLite "PRAGMA secure_delete").
+        dbapi_connection.execute("PRAGMA secure_delete=ON")
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # no transaction at all (e.g. `checkpoint`)
+        read = options.get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if read else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def checkpoint(engine: Engine) -> None:
+    """SQLite: copy the write-ahead log into the database and truncate it, now.
+
+    After a secret was replaced (a rotated keyring), its old sealed bytes would
+    otherwise stay in `-wal` until a later checkpoint reuses those frames.
+    Best effort: with readers active SQLite checkpoints what it can. A no-op on
+    other databases (PostgreSQL reclaims old row versions with VACUUM).
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def read_only(engine: Engine) -> Engine:
+    """`engine` for transactions that only read: on SQLite they do not take the write lock."""
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def _big(*, nullable: bool = False, **kw: Any) -> Any:
@@ -197,44 +275,93 @@ class IssuerStore:
         )
         return bool(getattr(result, "rowcount", 0) == 1)
 
-    def purge_expired(self, *, now: int) -> None:
-        self.session.execute(delete(NonceRow).where(col(NonceRow.expires_at) <= now))
-        self.session.execute(delete(TokenRow).where(col(TokenRow.expires_at) <= now))
-        # Claim values of offers nobody redeemed in time (issue 4 item 6).
-        expired: Any = self.session.execute(
-            update(OfferRow)
-            .where(col(OfferRow.expires_at) <= now, col(OfferRow.state) == "pending")
-            .values(state="expired", claims=None)
+    def purge_expired(self, *, now: int) -> dict[str, int]:
+        """Delete expired nonces and access tokens, and offers that expired unissued.
+
+        An offer that was never issued (pending, redeemed, locked or expired)
+        is dead once `expires_at` passed: it goes with its sealed claims and
+        code. Issued offers stay (their credentials name them); their claim
+        values were deleted at issuance. Returns the rows deleted per table.
+        """
+
+        def gone(result: Any) -> int:
+            return int(getattr(result, "rowcount", 0) or 0)
+
+        nonces = self.session.execute(delete(NonceRow).where(col(NonceRow.expires_at) <= now))
+        tokens = self.session.execute(delete(TokenRow).where(col(TokenRow.expires_at) <= now))
+        offers = self.session.execute(
+            delete(OfferRow).where(col(OfferRow.expires_at) <= now, col(OfferRow.state) != "issued")
         )
-        unfinished: Any = self.session.execute(
-            update(OfferRow)
-            .where(
-                col(OfferRow.expires_at) <= now,
-                col(OfferRow.state) == "redeemed",
-                col(OfferRow.claims).is_not(None),
-            )
-            .values(claims=None)
-        )
-        if expired.rowcount or unfinished.rowcount:
-            scrub_after_commit(self.session)  # the old claims must not stay in the WAL
+        if gone(offers):
+            scrub_after_commit(self.session)  # the sealed claims must not stay in the WAL
+        return {"nonces": gone(nonces), "tokens": gone(tokens), "offers": gone(offers)}
 
     # --- offers -----------------------------------------------------------------------
 
     def offer(self, offer_id: str) -> OfferRow | None:
         return self.session.get(OfferRow, offer_id)
 
-    def offer_by_code(self, code_hash: str, *, for_update: bool = False) -> OfferRow | None:
-        stmt = select(OfferRow).where(OfferRow.code_hash == code_hash)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return self.session.exec(stmt).first()
+    def offer_by_code(self, code_hash: str) -> OfferRow | None:
+        return self.session.exec(select(OfferRow).where(OfferRow.code_hash == code_hash)).first()
+
+    def _transition(self, offer_id: str, current: str, **values: Any) -> bool:
+        """Change the offer iff it is still in state `current`; True iff this call changed it."""
+        result = self.session.execute(
+            update(OfferRow)
+            .where(col(OfferRow.id) == offer_id, col(OfferRow.state) == current)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    def charge_tx_attempt(self, offer_id: str, *, limit: int) -> int | None:
+        """Take one of the pending offer's `limit` transaction-code attempts, before comparing.
+
+        Returns the attempts used so far, this one included, or None when the
+        offer is no longer pending or has no attempt left: then the guess must
+        not be compared at all.
+        """
+        result = self.session.execute(
+            update(OfferRow)
+            .where(
+                col(OfferRow.id) == offer_id,
+                col(OfferRow.state) == "pending",
+                col(OfferRow.tx_attempts) < limit,
+            )
+            .values(tx_attempts=col(OfferRow.tx_attempts) + 1)  # counted in SQL
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return None
+        # This transaction holds the row (PostgreSQL) or the database (SQLite) now.
+        stmt = select(OfferRow.tx_attempts).where(OfferRow.id == offer_id)
+        return int(self.session.exec(stmt).one())
+
+    def lock_offer(self, offer_id: str) -> bool:
+        """Burn a pending offer (too many wrong transaction codes); its claims go too."""
+        return self._transition(offer_id, "pending", state="locked", claims=None)
+
+    def expire_offer(self, offer_id: str) -> bool:
+        return self._transition(offer_id, "pending", state="expired", claims=None)
+
+    def redeem_offer(self, offer_id: str, *, expires_at: int) -> bool:
+        """pending -> redeemed, exactly once; the claims now live as long as the access token."""
+        return self._transition(offer_id, "pending", state="redeemed", expires_at=expires_at)
+
+    def take_offer_for_issuance(self, offer_id: str) -> bool:
+        """redeemed -> issued, exactly once; the claim values are deleted in the same UPDATE.
+
+        The caller has read the claims before; if its transaction rolls back,
+        the offer is redeemed again and the claims are back.
+        """
+        return self._transition(offer_id, "redeemed", state="issued", claims=None)
+
+    def renew_tx_code(self, offer_id: str, tx_code_hash: str) -> bool:
+        """A new transaction code for a pending offer, with its attempts reset."""
+        return self._transition(offer_id, "pending", tx_code_hash=tx_code_hash, tx_attempts=0)
 
     def offer_by_import_key(self, key: str) -> OfferRow | None:
         return self.session.exec(select(OfferRow).where(OfferRow.import_key == key)).first()
-
-    def offer_for_update(self, offer_id: str) -> OfferRow | None:
-        stmt = select(OfferRow).where(OfferRow.id == offer_id).with_for_update()
-        return self.session.exec(stmt).first()
 
     # --- status lists and credentials -------------------------------------------------
 

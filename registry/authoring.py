@@ -2,6 +2,10 @@
 
 A `Keyring` holds one DID's private keys and the hash of its latest operation.
 It is a secret: callers store it with mode 0600 (CLI) or encrypted (services).
+It holds the current keys only: a rotation deletes the replaced document keys
+(issue 13 item 12), whose public halves and validity windows stay on the
+ledger, so what they signed still verifies and nothing new can be back-dated
+into their windows.
 Every builder here returns the compact JWS to POST to `/operations`, plus the
 keyring as it will be once that operation is appended.
 """
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from did.keys import (
@@ -51,7 +55,6 @@ class Keyring:
     document_keys: Mapping[str, dict[str, str]]  # fragment -> private JWK
     document: Mapping[str, Any]
     generation: int = 1
-    retired_keys: Mapping[str, dict[str, str]] = field(default_factory=dict)
 
     def key(self, fragment: str) -> PrivateKey:
         return private_key_from_jwk(self.document_keys[fragment])
@@ -79,7 +82,6 @@ class Keyring:
             "documentKeys": dict(self.document_keys),
             "document": self.document,
             "generation": self.generation,
-            "retiredKeys": dict(self.retired_keys),
         }
 
     @classmethod
@@ -93,7 +95,8 @@ class Keyring:
             document_keys=dict(obj["documentKeys"]),
             document=obj["document"],
             generation=obj.get("generation", 1),
-            retired_keys=dict(obj.get("retiredKeys", {})),
+            # "retiredKeys" of keyrings written before issue 13 is dropped here,
+            # and so is gone from storage at the keyring's next save.
         )
 
     def dumps(self) -> str:
@@ -200,7 +203,6 @@ def rotate(
         document_keys={fragment: jwk_from_private_key(new_signing)},
         document=document,
         generation=generation,
-        retired_keys={**keyring.retired_keys, **keyring.document_keys},
     )
     return new, compact
 

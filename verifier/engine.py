@@ -61,7 +61,7 @@ from did.sd_jwt import (
 )
 from did.status_list import StatusReference
 from did.status_list_token import check_reference
-from did.validity import check_time_claims, numeric_date
+from did.validity import check_time_claims, numeric_date, numeric_date_in_window
 from registry.errors import ProofMalformed
 from registry.operations import (
     ACCREDITATION_GRANT,
@@ -184,12 +184,12 @@ def _fragment(kid: object, did: str) -> str:
     raise IssuerKeyUnknown("the token's key id is not a key of its issuer")
 
 
-def _valid_at(records: Sequence[KeyRecord], multikey: str, time_ms: float) -> bool:
+def _valid_at(records: Sequence[KeyRecord], multikey: str, iat: float) -> bool:
+    # Windows in log milliseconds, `iat` in seconds: compared in one unit (issue 13 item 16).
     return any(
         r.multikey == multikey
         and ASSERTION in r.relationships
-        and r.valid_from <= time_ms
-        and (r.valid_until is None or time_ms < r.valid_until)
+        and numeric_date_in_window(iat, start_ms=r.valid_from, end_ms=r.valid_until)
         for r in records
     )
 
@@ -224,7 +224,7 @@ def _verify_with_history(
         iat = numeric_date(payload, "iat")
         if iat is None:
             raise ClaimMissing("the token has no 'iat' in its signed payload")
-        if not _valid_at(records, multikey, iat * 1000):  # (d)
+        if not _valid_at(records, multikey, iat):  # (d)
             raise IssuerKeyNotValidAtIssuance("the key was not the issuer's when the token says")
         return key, payload, iat
     raise failure

@@ -13,6 +13,12 @@ The claims are walked depth first in their own order and each claim's
 children are encoded before the claim itself. That is the order of the
 reference implementation, so feeding the RFC's salts in the order of its
 Disclosures reproduces the RFC examples exactly.
+
+Decoy digests (§4.2.5) hide how many claims an object really holds. `decoys`
+adds a random number of them to every object that has disclosable claims;
+`sd_padding` first fills an object's `_sd` up to a count the issuer fixes per
+credential type (the number of claims the type *could* put there), so the
+count does not tell which optional claims a credential has.
 """
 
 from __future__ import annotations
@@ -36,7 +42,10 @@ from did.sd_jwt.disclosures import (
     sd_digest,
 )
 
-__all__ = ["IssuedSDJWT", "issue_sd_jwt", "normalise_paths"]
+__all__ = ["IssuedSDJWT", "SDPadding", "issue_sd_jwt", "normalise_paths"]
+
+# For the object at a claim path: how many `_sd` entries it has at least.
+SDPadding = Callable[[ClaimPath], int]
 
 _RESERVED: Final = frozenset({"_sd", "_sd_alg", "..."})
 
@@ -76,7 +85,16 @@ def normalise_paths(paths: Collection[Sequence[str | int]]) -> frozenset[ClaimPa
 
 
 class _Encoder:
-    __slots__ = ("decoy_rng", "decoys", "disclosable", "disclosures", "encoder", "salt", "used")
+    __slots__ = (
+        "decoy_rng",
+        "decoys",
+        "disclosable",
+        "disclosures",
+        "encoder",
+        "padding",
+        "salt",
+        "used",
+    )
 
     def __init__(
         self,
@@ -85,12 +103,14 @@ class _Encoder:
         encoder: JSONEncoder,
         decoys: int,
         decoy_rng: random.Random,
+        padding: SDPadding | None = None,
     ) -> None:
         self.disclosable = disclosable
         self.salt = salt
         self.encoder = encoder
         self.decoys = decoys
         self.decoy_rng = decoy_rng
+        self.padding = padding
         self.disclosures: list[Disclosure] = []
         self.used: set[ClaimPath] = set()
 
@@ -102,9 +122,14 @@ class _Encoder:
         self.used.add(path)
         return disclosure.digest()
 
-    def decoy_digests(self) -> list[str]:
+    def decoy_digests(self, path: ClaimPath, real: int) -> list[str]:
         # §4.2.5: digests over fresh random data, indistinguishable from real ones.
-        count = self.decoy_rng.randint(0, self.decoys) if self.decoys else 0
+        floor = self.padding(path) if self.padding is not None else 0
+        if not real and not floor:
+            return []  # an object with nothing disclosable keeps no `_sd`
+        count = max(0, floor - real)
+        if self.decoys:
+            count += self.decoy_rng.randint(0, self.decoys)
         return [sd_digest(self.salt()) for _ in range(count)]
 
     def value(self, node: Any, path: ClaimPath) -> Any:
@@ -134,8 +159,8 @@ class _Encoder:
                 digests.append(self.conceal(claim_path, name, encoded))
             else:
                 out[name] = encoded
+        digests.extend(self.decoy_digests(path, len(digests)))
         if digests:
-            digests.extend(self.decoy_digests())
             # §4.2.4.1: hide the original order; sorting is the RFC's suggestion.
             out["_sd"] = sorted(digests)
         else:
@@ -168,6 +193,7 @@ def issue_sd_jwt(
     salt: Callable[[], str] = random_salt,
     decoy_rng: random.Random | None = None,
     encoder: JSONEncoder = compact_json,
+    sd_padding: SDPadding | None = None,
 ) -> IssuedSDJWT:
     """Issue an SD-JWT whose `disclosable` claims are replaced by digests.
 
@@ -176,6 +202,9 @@ def issue_sd_jwt(
     - `decoys`: each object with selectively disclosable claims gets between 0
       and `decoys` decoy digests, the count drawn from `decoy_rng` (default: the
       OS CSPRNG).
+    - `sd_padding`: for the object at a path, the count its `_sd` is filled up
+      to with decoys before the random ones are added (0: no padding). An
+      object with no disclosable claim gets an `_sd` of decoys when it is padded.
     - `salt`, `encoder`: injectable only to reproduce published examples; the
       defaults are 128-bit `secrets` salts and compact UTF-8 JSON.
 
@@ -187,7 +216,9 @@ def issue_sd_jwt(
     if decoys < 0:
         raise ValueError("decoys cannot be negative")
     wanted = normalise_paths(disclosable)
-    walker = _Encoder(wanted, salt, encoder, decoys, decoy_rng or secrets.SystemRandom())
+    walker = _Encoder(
+        wanted, salt, encoder, decoys, decoy_rng or secrets.SystemRandom(), sd_padding
+    )
     payload = walker.obj(claims, ())
     if walker.used != wanted:
         raise DisclosablePathInvalid("a selectively disclosable path names no claim")

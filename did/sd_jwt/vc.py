@@ -35,7 +35,7 @@ from did.errors import (
 from did.jose import DEFAULT_ALGS, normalise_typ
 from did.keys import PrivateKey, PublicKey
 from did.sd_jwt.disclosures import ClaimPath, random_salt
-from did.sd_jwt.issuance import IssuedSDJWT, issue_sd_jwt, normalise_paths
+from did.sd_jwt.issuance import IssuedSDJWT, SDPadding, issue_sd_jwt, normalise_paths
 from did.sd_jwt.key_binding import DEFAULT_KB_MAX_AGE
 from did.sd_jwt.serialization import UnverifiedSDJWT
 from did.sd_jwt.verification import IssuerKey, VerifiedSDJWT, verify_sd_jwt
@@ -93,6 +93,7 @@ def issue_sd_jwt_vc(
     decoys: int = 0,
     salt: Callable[[], str] = random_salt,
     decoy_rng: random.Random | None = None,
+    sd_padding: SDPadding | None = None,
 ) -> IssuedSDJWT:
     """Issue an SD-JWT VC: `typ: dc+sd-jwt` and the registered claims in plaintext.
 
@@ -124,6 +125,7 @@ def issue_sd_jwt_vc(
         decoys=decoys,
         salt=salt,
         decoy_rng=decoy_rng,
+        sd_padding=sd_padding,
     )
 
 

@@ -38,6 +38,7 @@ from holder_wallet.receive import OfferPreview, ReceivedCredential
 from holder_wallet.store import StoredCredential
 from holder_wallet.unlock_limit import UnlockLimiter
 from holder_wallet.wallet import Wallet
+from service.framing import NoFraming
 from service.handlers import install_error_handlers
 from service.http_status import status_for
 from service.limits import BodySizeLimit
@@ -365,4 +366,5 @@ def create_app(wallet: Wallet) -> FastAPI:
             return warning(request, exc)
         return page(request, "credential.html", c=card, qr=base64.b64encode(png).decode())
 
+    app.add_middleware(NoFraming)  # outermost: redirects too (issue 13 item 13)
     return app

@@ -79,6 +79,6 @@ def post_publish(ctx: Ctx, principal: Principal) -> dict[str, Any]:
 
 @router.get("/audit")
 def get_audit(ctx: Ctx, principal: Principal) -> dict[str, Any]:
-    with ctx.session() as session:
+    with ctx.read_session() as session:
         rows = IssuerStore(session).audit_log(principal.agency)
     return {"events": [r.model_dump() for r in rows]}

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
+from issuer.agencies import purge_retired_keys
 from issuer.api import agency_api, oid4vci, public, web
 from issuer.api.errors import install_error_handlers
 from issuer.context import IssuerContext, RegistryLedger
+from issuer.exchange import purge_expired
 from issuer.keys_at_rest import KEK
 from issuer.migrations import upgrade
 from issuer.settings import IssuerSettings
 from issuer.status_lists import publish_status_lists
-from issuer.store import IssuerStore
 from service.database import make_engine
+from service.framing import NoFraming
 from service.limits import BodySizeLimit, FailureLimit
 from service.observability import install_observability
 from service.private_files import private_database, purging, scrub_wal
@@ -27,7 +30,7 @@ from service.private_files import private_database, purging, scrub_wal
 __all__ = ["build_context", "create_app"]
 
 log = logging.getLogger("govid.issuer")
-TOKEN_FAILURES = 30  # failed token requests per minute and client address
+TOKEN_FAILURES = 30  # failed token or sign-in requests per minute and client address
 
 
 def build_context(settings: IssuerSettings) -> IssuerContext:
@@ -49,21 +52,20 @@ def build_context(settings: IssuerSettings) -> IssuerContext:
     return IssuerContext(settings, engine, kek, RegistryLedger(client))
 
 
-async def _publisher(ctx: IssuerContext, interval: float) -> None:
+async def _every(interval: float, name: str, work: Callable[[], object]) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await run_in_threadpool(publish_status_lists, ctx)
+            await run_in_threadpool(work)
         except Exception:  # the loop must outlive a bad round; the next one retries
-            log.exception("status list publication round failed")
+            log.exception("%s round failed", name)
 
 
 def purge_personal_data(ctx: IssuerContext) -> None:
-    """Drop claim values of offers past their lifetime, then scrub the SQLite WAL (issue 13
-    item 9): claims deleted at issuance leave their old pages there until a checkpoint."""
-    with ctx.session() as session:
-        IssuerStore(session).purge_expired(now=ctx.now_s())
-        session.commit()
+    """Delete what has expired (anonymous nonces, tokens, offers never issued with their
+    claims: issue 13 items 9 and 16), then scrub the SQLite WAL: claims deleted at
+    issuance leave their old pages there until a checkpoint."""
+    purge_expired(ctx)
     scrub_wal(ctx.engine)
 
 
@@ -71,14 +73,22 @@ def create_app(ctx: IssuerContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(upgrade, ctx.engine)
-        task = None
+        if purged := await run_in_threadpool(purge_retired_keys, ctx):
+            log.info("retired signing keys deleted from %d keyrings", len(purged))
+        tasks = []
         if ctx.settings.publish_interval > 0:
-            task = asyncio.create_task(_publisher(ctx, ctx.settings.publish_interval))
+            publish = functools.partial(publish_status_lists, ctx)
+            tasks.append(_every(ctx.settings.publish_interval, "status list publication", publish))
+        running = [asyncio.create_task(t) for t in tasks]
         try:
-            async with purging(lambda: purge_personal_data(ctx), every=ctx.settings.purge_interval):
+            if ctx.settings.purge_interval > 0:
+                every = ctx.settings.purge_interval
+                async with purging(lambda: purge_personal_data(ctx), every=every):
+                    yield
+            else:
                 yield
         finally:
-            if task is not None:
+            for task in running:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -91,8 +101,11 @@ def create_app(ctx: IssuerContext) -> FastAPI:
     )
     app.state.ctx = ctx
     app.add_middleware(BodySizeLimit, max_bytes=ctx.settings.max_body_bytes)
-    # Guessing client secrets or transaction codes fails at /token: slow it down.
-    app.add_middleware(FailureLimit, paths=[("POST", "/token")], per_minute=TOKEN_FAILURES)
+    app.add_middleware(NoFraming)
+    # Guessing client secrets or transaction codes fails at /token, and client
+    # secrets on the agency page (HTTP Basic): slow it down per client address.
+    limited = [("POST", "/token"), ("GET", "/agency"), ("POST", "/agency")]
+    app.add_middleware(FailureLimit, paths=limited, per_minute=TOKEN_FAILURES)
     install_error_handlers(app)
     app.include_router(public.router)
     app.include_router(oid4vci.router)

@@ -20,6 +20,7 @@ from issuer.errors import (
     AccessTokenInvalid,
     ClaimsInvalid,
     ClientInvalid,
+    ClientLocked,
     CredentialRequestDenied,
     CredentialRequestInvalid,
     GrantInvalid,
@@ -41,6 +42,8 @@ _PROTOCOL: Final[tuple[tuple[type[GovidError], str, int], ...]] = (
     (GrantTypeUnsupported, "unsupported_grant_type", 400),
     (TokenRequestInvalid, "invalid_request", 400),
     (GrantInvalid, "invalid_grant", 400),
+    # RFC 6749 §5.2 has no code for "locked"; 429 (RFC 6585 §4) says when to come back.
+    (ClientLocked, "invalid_client", 429),
     (ClientInvalid, "invalid_client", 401),
     (AccessTokenInvalid, "invalid_token", 401),
     (ScopeMissing, "insufficient_scope", 403),
@@ -64,6 +67,8 @@ def _render(_: Request, exc: GovidError) -> Response:
         error, status = mapped
         body = {"error": error, "error_description": exc.message, "govid_error": exc.code}
         headers = dict(_NO_STORE)
+        if isinstance(exc, ClientLocked):
+            headers["Retry-After"] = str(exc.retry_after)
         if status == 401:
             scheme = "Basic" if isinstance(exc, ClientInvalid) else "Bearer"
             headers["WWW-Authenticate"] = f'{scheme} error="{error}"'

@@ -38,7 +38,7 @@ def default_issuer_metadata(ctx: Ctx) -> dict[str, Any]:
 @router.get("/.well-known/openid-credential-issuer/agencies/{slug}")
 def credential_issuer_metadata(slug: str, ctx: Ctx) -> dict[str, Any]:
     """OpenID4VCI §12.2.2: the well-known path inserted before the issuer identifier's path."""
-    with ctx.session() as session:
+    with ctx.read_session() as session:
         agency = IssuerStore(session).agency(slug)
     if agency is None:
         raise AgencyNotFound("no such agency")
@@ -64,7 +64,7 @@ def credential_issuer_metadata(slug: str, ctx: Ctx) -> dict[str, Any]:
 @router.get("/")
 def home(ctx: Ctx) -> dict[str, Any]:
     """What this issuer is, and where its documents are."""
-    with ctx.session() as session:
+    with ctx.read_session() as session:
         agencies = [a.slug for a in IssuerStore(session).agencies()]
     default = ctx.settings.default_agency
     return {

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from did.errors import GovidError
-from did.validity import DEFAULT_SKEW, check_time_claims
+from did.validity import DEFAULT_SKEW, check_time_claims, numeric_date_in_window
 
 T0 = 1_700_000_000
 NOW = datetime.fromtimestamp(T0, UTC)
@@ -77,3 +77,35 @@ def test_expiry_matches_definition(exp: int, skew: int) -> None:
 
 def test_default_skew() -> None:
     assert timedelta(seconds=60) == DEFAULT_SKEW
+
+
+# --- key windows in log milliseconds against `iat` in seconds (issue 13 item 16) -------
+
+
+@pytest.mark.parametrize(
+    ("iat", "start_ms", "end_ms", "inside"),
+    [
+        (T0, T0 * 1000 + 400, None, True),  # key created at .400, token signed later that second
+        (T0, T0 * 1000 + 999, None, True),
+        (T0 - 1, T0 * 1000, None, False),  # the second before the key existed
+        (T0, T0 * 1000, T0 * 1000 + 1, True),
+        (T0, T0 * 1000 - 1000, T0 * 1000, False),  # the key was gone when the second began
+        (T0 + 0.5, T0 * 1000 + 400, None, True),  # a fractional iat is an instant
+        (T0 + 0.3, T0 * 1000 + 400, None, False),
+        (T0 + 0.5, T0 * 1000, T0 * 1000 + 500, False),
+    ],
+)
+def test_numeric_date_in_a_millisecond_window(
+    iat: float, start_ms: int, end_ms: int | None, inside: bool
+) -> None:
+    assert numeric_date_in_window(iat, start_ms=start_ms, end_ms=end_ms) is inside
+
+
+@given(st.integers(0, 2**40), st.integers(0, 10**6), st.integers(1, 10**6))
+def test_a_whole_second_is_inside_iff_it_overlaps_the_window(
+    second: int, start_offset: int, length: int
+) -> None:
+    start_ms = second * 1000 - 500_000 + start_offset
+    end_ms = start_ms + length
+    overlaps = start_ms < (second + 1) * 1000 and second * 1000 < end_ms
+    assert numeric_date_in_window(second, start_ms=start_ms, end_ms=end_ms) is overlaps

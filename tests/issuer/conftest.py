@@ -152,6 +152,7 @@ def make_context(database_url: str, registry: Registry, clock: Clock) -> IssuerC
         database_url=database_url,
         kek=new_kek_text(),
         publish_interval=0,  # tests publish on request: deterministic batches
+        purge_interval=0,  # and purge when they say (test_purge starts its own timer)
         accreditation_cache_ttl=0,
         tx_code_length=6,
         max_tx_code_attempts=3,

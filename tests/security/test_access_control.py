@@ -156,10 +156,12 @@ def test_issuer_token_endpoint_slows_down_guessing(stack: Stack) -> None:
     codes = []
     with httpx.Client(base_url=stack.url, timeout=30) as http:
         for attempt in range(40):
+            # Each guess at another client id: one account's guesses stop earlier, at
+            # the per-account limit (issuer/test_web.py); this is the per-address one.
             guess = http.post(
                 "/token",
                 data={"grant_type": "client_credentials"},
-                auth=(civil.client_id, f"guess-{attempt}"),
+                auth=(f"civil-guess{attempt}", "guess"),
             )
             codes.append(guess.status_code)
         assert set(codes[:30]) == {401}

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from service.framing import NoFraming
 from service.limits import BodySizeLimit, FailureLimit
 from service.observability import counter, install_observability
 from service.private_files import purging
@@ -49,6 +50,7 @@ def create_app(
     )
     app.state.context = context
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(NoFraming)  # the counter page (issue 13 item 13)
     app.add_middleware(FailureLimit, paths=RATE_LIMITED, per_minute=FAILURES_PER_MINUTE)
     install_error_handlers(app)
     app.include_router(router)

@@ -104,3 +104,48 @@ def test_issue_present_verify(
         issued.serialize(), issuer_key=ISSUER.public_key(), typ="example+sd-jwt", now=NOW
     )
     assert {k: v for k, v in full.claims.items() if k != "cnf"} == claims
+
+
+def _objects(node: Any) -> list[dict[str, Any]]:
+    """Every JSON object of an issued payload, depth first."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        found.append(node)
+        for value in node.values():
+            found.extend(_objects(value))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_objects(value))
+    return found
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), claims=_claims, pad=st.integers(0, 6), decoys=st.integers(0, 3))
+def test_padding_fixes_the_sd_count_and_changes_no_claim(
+    data: st.DataObject, claims: dict[str, Any], pad: int, decoys: int
+) -> None:
+    """RFC 9901 §4.2.5: every object's `_sd` holds at least `pad` digests, at most
+    `pad` (or its real count) plus `decoys`; the verified claims are unchanged."""
+    all_paths = _paths(claims)
+    sd = set(
+        data.draw(st.lists(st.sampled_from(all_paths), unique=True) if all_paths else st.just([]))
+    )
+    issued = issue_sd_jwt(
+        claims,
+        issuer_key=ISSUER,
+        typ="example+sd-jwt",
+        disclosable=sd,
+        decoys=decoys,
+        sd_padding=lambda path: pad,
+    )
+    real = {d.digest() for d in issued.disclosures}
+    for obj in _objects(issued.payload):
+        if "..." in obj and len(obj) == 1:
+            continue  # an array element's digest, not an object of claims
+        digests = obj.get("_sd", [])
+        own = len(real.intersection(digests))
+        assert max(pad, own) <= len(digests) <= max(pad, own) + decoys
+    full = verify_sd_jwt(
+        issued.serialize(), issuer_key=ISSUER.public_key(), typ="example+sd-jwt", now=NOW
+    )
+    assert full.claims == claims
