@@ -67,7 +67,7 @@ def init(
     from issuer.keys_at_rest import new_kek_text
     from issuer.migrations import upgrade
     from issuer.settings import CONFIG_FILE, load_settings
-    from service.database import make_engine
+    from issuer.store import make_engine
     from service.private_files import private_database, private_dir
 
     private_dir(data)

@@ -21,7 +21,7 @@ from issuer.keys_at_rest import KEK
 from issuer.migrations import upgrade
 from issuer.settings import IssuerSettings
 from issuer.status_lists import publish_status_lists
-from service.database import make_engine
+from issuer.store import make_engine
 from service.framing import NoFraming
 from service.limits import BodySizeLimit, FailureLimit
 from service.observability import install_observability

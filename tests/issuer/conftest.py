@@ -25,6 +25,7 @@ from issuer.context import IssuerContext, RegistryLedger
 from issuer.credential_types import credential_type, vct_for
 from issuer.keys_at_rest import KEK, new_kek_text
 from issuer.settings import IssuerSettings
+from issuer.store import make_engine
 from registry import authoring
 from registry.api.app import create_app as create_registry_app
 from registry.authoring import Keyring
@@ -32,7 +33,6 @@ from registry.bootstrap import init_registry
 from registry.client import RegistryClient
 from registry.config import RegistryConfig
 from registry.proofs import LedgerTrust
-from service.database import make_engine
 from tests.servers import serve
 
 
