@@ -1,7 +1,9 @@
-"""`govid verifier ...`: run the verifier service, or check one presentation (support staff)."""
+"""`govid verifier ...`: run the verifier service, check one presentation (support staff),
+manage the accounts that sign in to the counter page."""
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Annotated
 import typer
 
 from govid._io import print_json
+from verifier.accounts import CounterAccounts, check_password, check_username
 from verifier.engine import verify_presentation
 from verifier.settings import VerifierSettings
 
@@ -103,3 +106,62 @@ def serve(
 
     settings = load_settings(data)
     uvicorn.run(create_app(build_context(settings)), host=host, port=port, log_level="warning")
+
+
+# --- counter accounts -----------------------------------------------------------------------
+
+users = typer.Typer(no_args_is_help=True, help="Accounts that sign in to the counter page.")
+app.add_typer(users, name="counter-user")
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        envvar="GOVID_VERIFIER_DATA",
+        help="Directory with verifier.json (GOVID_VERIFIER_DATABASE_URL overrides it).",
+    ),
+]
+
+
+def _accounts(data: Path | None) -> CounterAccounts:
+    from verifier.migrations import upgrade
+    from verifier.settings import database_engine
+
+    engine = database_engine(data)
+    upgrade(engine)
+    return CounterAccounts(engine, clock=lambda: datetime.now(UTC))
+
+
+@users.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="The name to sign in with (a-z, 0-9, . _ -).")],
+    data: DataOpt = None,
+) -> None:
+    """Add a counter account; the password comes from GOVID_COUNTER_PASSWORD, else a prompt."""
+    check_username(username)
+    password = os.environ.get("GOVID_COUNTER_PASSWORD")
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    check_password(password)
+    _accounts(data).add_user(username, password)
+    print_json({"username": username, "added": True})
+
+
+@users.command("list")
+def user_list(data: DataOpt = None) -> None:
+    """List the counter accounts (names, disabled, locked after failed sign-ins)."""
+    print_json({"users": _accounts(data).users()})
+
+
+@users.command("disable")
+def user_disable(username: Annotated[str, typer.Argument()], data: DataOpt = None) -> None:
+    """Disable an account and end its sign-ins at once."""
+    _accounts(data).set_disabled(username, disabled=True)
+    print_json({"username": username, "disabled": True})
+
+
+@users.command("enable")
+def user_enable(username: Annotated[str, typer.Argument()], data: DataOpt = None) -> None:
+    """Enable a disabled account again."""
+    _accounts(data).set_disabled(username, disabled=False)
+    print_json({"username": username, "disabled": False})

@@ -7,7 +7,9 @@ from sqlalchemy.engine import Engine
 
 from registry.api.limits import BodySizeLimit, FailureLimit
 from registry.api.observability import counter, install_observability
+from verifier.accounts import CounterAccounts
 from verifier.api.counter import router as counter_router
+from verifier.api.counter_login import router as login_router
 from verifier.api.errors import install_error_handlers
 from verifier.api.routes import MAX_BODY_BYTES, router
 from verifier.migrations import upgrade
@@ -20,6 +22,7 @@ RATE_LIMITED = (
     ("POST", "/api/verify"),
     ("POST", "/api/offline-challenges/"),
     ("POST", "/openid4vp/response"),
+    ("POST", "/login"),  # password guessing; each account also backs off (verifier.accounts)
 )
 
 
@@ -33,10 +36,14 @@ def create_app(context: VerifierContext, *, migrate: bool = True) -> FastAPI:
         summary="Verifies SD-JWT VC presentations for service counters (OpenID4VP 1.0).",
     )
     app.state.context = context
+    app.state.accounts = CounterAccounts(
+        context.engine, clock=context.clock, lifetime=context.counter_session_lifetime
+    )
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(FailureLimit, paths=RATE_LIMITED, per_minute=FAILURES_PER_MINUTE)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(login_router)
     app.include_router(counter_router)
     verifications = counter(
         app,

@@ -75,6 +75,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+def page_status(exc: GovidError) -> int:
+    """The HTTP status of a counter page that shows `exc` (the API's, as JSON would have)."""
+    return status_for(exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GovidError, _govid_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
