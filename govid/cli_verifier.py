@@ -3,8 +3,10 @@ manage the accounts that sign in to the counter page."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -123,13 +125,17 @@ DataOpt = Annotated[
 ]
 
 
-def _accounts(data: Path | None) -> CounterAccounts:
+@contextlib.contextmanager
+def _accounts(data: Path | None) -> Iterator[CounterAccounts]:
     from verifier.migrations import upgrade
     from verifier.settings import database_engine
 
     engine = database_engine(data)
-    upgrade(engine)
-    return CounterAccounts(engine, clock=lambda: datetime.now(UTC))
+    try:
+        upgrade(engine)
+        yield CounterAccounts(engine, clock=lambda: datetime.now(UTC))
+    finally:
+        engine.dispose()
 
 
 @users.command("add")
@@ -143,25 +149,29 @@ def user_add(
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     check_password(password)
-    _accounts(data).add_user(username, password)
+    with _accounts(data) as accounts:
+        accounts.add_user(username, password)
     print_json({"username": username, "added": True})
 
 
 @users.command("list")
 def user_list(data: DataOpt = None) -> None:
     """List the counter accounts (names, disabled, locked after failed sign-ins)."""
-    print_json({"users": _accounts(data).users()})
+    with _accounts(data) as accounts:
+        print_json({"users": accounts.users()})
 
 
 @users.command("disable")
 def user_disable(username: Annotated[str, typer.Argument()], data: DataOpt = None) -> None:
     """Disable an account and end its sign-ins at once."""
-    _accounts(data).set_disabled(username, disabled=True)
+    with _accounts(data) as accounts:
+        accounts.set_disabled(username, disabled=True)
     print_json({"username": username, "disabled": True})
 
 
 @users.command("enable")
 def user_enable(username: Annotated[str, typer.Argument()], data: DataOpt = None) -> None:
     """Enable a disabled account again."""
-    _accounts(data).set_disabled(username, disabled=False)
+    with _accounts(data) as accounts:
+        accounts.set_disabled(username, disabled=False)
     print_json({"username": username, "disabled": False})
