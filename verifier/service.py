@@ -284,7 +284,7 @@ class VerifierContext:
         with self.session() as session, session.begin():
             store = SqlSessionStore(session)
             row = store.get(session_id)
-            if not owner or row.owner is None or not hmac.compare_digest(row.owner, owner):
+            if not owner or row.owner != owner:
                 raise SessionNotFound("no presentation request has this id")
             if row.status == PENDING and row.expires_ms <= _ms(self.clock()):
                 row.status = "expired"
@@ -396,7 +396,7 @@ class VerifierContext:
         presentation = decode_offline(qr_text)  # (1)
         with self.session() as session:
             row = SqlSessionStore(session).get(session_id)
-        if not owner or row.owner is None or not hmac.compare_digest(row.owner, owner):  # (2)
+        if not owner or row.owner != owner:  # (2)
             raise SessionNotFound("no presentation request has this id")
         if row.kind != OFFLINE:
             raise SessionKindMismatch("this presentation request is not an offline challenge")

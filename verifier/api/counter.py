@@ -93,7 +93,7 @@ async def start(
     request: Request,
     ctx: ContextDep,
     login: LoginDep,
-    template: Annotated[str, Form(max_length=64)],
+    template: Annotated[str, Form(max_length=64)] = "",
     csrf: Annotated[str, Form(max_length=128)] = "",
     kind: Annotated[str, Form(max_length=16)] = OPENID4VP,
 ) -> Response:
@@ -131,7 +131,7 @@ async def offline(
     request: Request,
     ctx: ContextDep,
     login: LoginDep,
-    qr_text: Annotated[str, Form(max_length=MAX_QR_TEXT)],
+    qr_text: Annotated[str, Form(max_length=MAX_QR_TEXT)] = "",
     csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """The result is shown in this answer: the claims are handed out once."""

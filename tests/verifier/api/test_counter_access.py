@@ -65,8 +65,17 @@ def _answer(world: World, authorization_request: str) -> None:
 def test_anonymous_counter_requests_create_and_show_nothing(counter: Counter) -> None:
     with counter.browser() as anonymous:
         # The attack: the form posted without signing in (with or without a guessed token).
-        for form in ({"template": "civil_identity"}, {"template": "age_over_18", "csrf": "x"}):
+        forms: list[dict[str, str]] = [
+            {},
+            {"template": "civil_identity"},
+            {"template": "age_over_18", "csrf": "x"},
+            {"template": "age_over_18", "kind": "offline"},
+        ]
+        for form in forms:
             answer = anonymous.post("/counter", data=form)
+            assert answer.status_code == 303 and answer.headers["location"] == "/login"
+        for path in ("/counter/anything/offline", "/logout"):
+            answer = anonymous.post(path, data={"qr_text": "GOVIDVP1:x", "csrf": "x"})
             assert answer.status_code == 303 and answer.headers["location"] == "/login"
         assert counter.session_rows() == 0, "an anonymous POST /counter created a request"
         for path in ("/", "/counter/anything"):
