@@ -28,13 +28,7 @@ from verifier.api.routes import ContextDep
 from verifier.errors import CounterLoginFailed, CounterLoginThrottled
 from verifier.service import VerifierContext
 
-__all__ = [
-    "LoginDep",
-    "csrf_ok",
-    "page",
-    "router",
-    "to_login",
-]
+__all__ = ["LoginDep", "csrf_ok", "page", "redirect", "router", "to_login"]
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(
