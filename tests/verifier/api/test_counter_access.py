@@ -15,17 +15,15 @@ SQLite and PostgreSQL) in front of the real test ledger:
 from __future__ import annotations
 
 import base64
-import io
 import re
 import threading
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import zxingcpp
-from PIL import Image
 from sqlalchemy import text
 
+from tests.qr import decode_qr
 from tests.verifier.api.conftest import CLIENTS, PASSWORDS, Counter, csrf_of
 from tests.verifier.api.test_presentations import Wallet
 from tests.verifier.world import World, new_holder
@@ -37,8 +35,7 @@ CLAIM = "Erika"  # the given name in every test credential: only a disclosure sh
 def _qr_text(page: str) -> str:
     match = re.search(r'id="qr"[^>]*src="data:image/png;base64,([^"]+)"', page)
     assert match is not None, "the page shows a QR code"
-    (decoded,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(base64.b64decode(match.group(1)))))
-    return str(decoded.text)
+    return decode_qr(base64.b64decode(match.group(1)))
 
 
 def _start_on_page(browser: httpx.Client, template: str = "civil_identity") -> tuple[str, str]:

@@ -292,12 +292,9 @@ def test_counter_page_shows_a_scannable_qr_then_the_result(
     world: World, verifier: Verifier
 ) -> None:
     import base64
-    import io
     import re
 
-    import zxingcpp
-    from PIL import Image
-
+    from tests.qr import decode_qr
     from verifier.accounts import CounterAccounts
 
     password = "page-test-password-01"
@@ -319,13 +316,12 @@ def test_counter_page_shows_a_scannable_qr_then_the_result(
         assert page.status_code == 200
         match = re.search(r'src="data:image/png;base64,([^"]+)"', page.text)
         assert match is not None
-        image = Image.open(io.BytesIO(base64.b64decode(match.group(1))))
-        (decoded,) = zxingcpp.read_barcodes(image)
-        assert decoded.text.startswith("openid4vp://?client_id=")
+        decoded = decode_qr(base64.b64decode(match.group(1)))
+        assert decoded.startswith("openid4vp://?client_id=")
 
         holder = new_holder()
         wallet = Wallet(world, holder, world.issue(holder=holder))
-        request = wallet.fetch_request(decoded.text)
+        request = wallet.fetch_request(decoded)
         assert wallet.respond(request, disclose=[["age_over_18"]]).status_code == 200
         result = browser.get(str(page.url)).text
         assert 'id="verdict">ACCEPTED' in result
