@@ -1,8 +1,12 @@
-"""`govid verifier ...`: run the verifier service, or check one presentation (support staff)."""
+"""`govid verifier ...`: run the verifier service, check one presentation (support staff),
+manage the accounts that sign in to the counter page."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +15,7 @@ import typer
 
 from govid._io import print_json
 from service.serving import FD_HELP
+from verifier.accounts import CounterAccounts, check_password, check_username
 from verifier.engine import verify_presentation
 from verifier.settings import VerifierSettings
 
@@ -108,3 +113,70 @@ def serve(
         app, host=host, port=port, service="verifier", fd=fd,
         trusted_proxies=settings.trusted_proxies,
     )  # fmt: skip
+
+
+# --- counter accounts -----------------------------------------------------------------------
+
+users = typer.Typer(no_args_is_help=True, help="Accounts that sign in to the counter page.")
+app.add_typer(users, name="counter-user")
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        envvar="GOVID_VERIFIER_DATA",
+        help="Directory with verifier.json (GOVID_VERIFIER_DATABASE_URL overrides it).",
+    ),
+]
+
+
+@contextlib.contextmanager
+def _accounts(data: Path | None) -> Iterator[CounterAccounts]:
+    from verifier.migrations import upgrade
+    from verifier.settings import database_engine
+
+    engine = database_engine(data)
+    try:
+        upgrade(engine)
+        yield CounterAccounts(engine, clock=lambda: datetime.now(UTC))
+    finally:
+        engine.dispose()
+
+
+@users.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="The name to sign in with (a-z, 0-9, . _ -).")],
+    data: DataOpt = None,
+) -> None:
+    """Add a counter account; the password comes from GOVID_COUNTER_PASSWORD, else a prompt."""
+    check_username(username)
+    password = os.environ.get("GOVID_COUNTER_PASSWORD")
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    check_password(password)
+    with _accounts(data) as accounts:
+        accounts.add_user(username, password)
+    print_json({"username": username, "added": True})
+
+
+@users.command("list")
+def user_list(data: DataOpt = None) -> None:
+    """List the counter accounts (names, disabled, locked after failed sign-ins)."""
+    with _accounts(data) as accounts:
+        print_json({"users": accounts.users()})
+
+
+@users.command("disable")
+def user_disable(username: Annotated[str, typer.Argument()], data: DataOpt = None) -> None:
+    """Disable an account and end its sign-ins at once."""
+    with _accounts(data) as accounts:
+        accounts.set_disabled(username, disabled=True)
+    print_json({"username": username, "disabled": True})
+
+
+@users.command("enable")
+def user_enable(username: Annotated[str, typer.Argument()], data: DataOpt = None) -> None:
+    """Enable a disabled account again."""
+    with _accounts(data) as accounts:
+        accounts.set_disabled(username, disabled=False)
+    print_json({"username": username, "disabled": False})

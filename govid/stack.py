@@ -11,7 +11,8 @@ exist, so a second run reuses everything):
 2. with the registry and witnesses serving: one issuer per agency, each with
    its DID on the ledger, accredited by the root for its credential types,
    and an OAuth client for the agency's systems;
-3. the counter's verifier DID, accredited as a verifier, and its OAuth client.
+3. the counter's verifier DID, accredited as a verifier, its OAuth client, and
+   one account that signs in to the counter page (`COUNTER_USER`).
 
 Every service's configuration is written into its own directory
 (`registry/registry.json`, `issuer-civil/issuer.json`, `verifier/verifier.json`,
@@ -22,7 +23,7 @@ credential type URLs (`vct`) are fixed at the first bootstrap: accreditations
 on the ledger name them.
 
 Secrets of this development stack (the issuers' key-encryption key, the
-OAuth client secrets) are kept in `DIR/secrets.json` and repeated in
+OAuth client secrets, the counter page's password) are kept in `DIR/secrets.json` and repeated in
 `DIR/stack.json`, both mode 0600; a deployment takes them from its secret
 store instead (docs/operations.md). `DIR` and every service directory in it
 are 0700, the databases of the issuers, the verifier and the wallet 0600
@@ -42,6 +43,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,7 @@ AGENCIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "social": ("Social Security Agency", ("social_security_card", "benefit_eligibility")),
 }
 COUNTER_CLIENT = "counter"
+COUNTER_USER = "counter"
 YEAR = 365 * 86400
 
 
@@ -369,6 +372,29 @@ def bootstrap_agencies(layout: Layout, ledger: dict[str, Any]) -> dict[str, Any]
     return values
 
 
+def bootstrap_counter_login(layout: Layout, values: dict[str, Any]) -> None:
+    """One account for the counter page; its password is a stack secret.
+
+    GOVID_COUNTER_PASSWORD chooses it (as for `govid verifier counter-user add`).
+    """
+    if values.get("counter_login") is not None:
+        return
+    from verifier.accounts import CounterAccounts
+    from verifier.migrations import upgrade
+    from verifier.settings import database_engine
+
+    engine = database_engine(layout.data / "verifier")
+    try:
+        upgrade(engine)
+        password = os.environ.get("GOVID_COUNTER_PASSWORD") or secrets.token_urlsafe(18)
+        accounts = CounterAccounts(engine, clock=lambda: datetime.now(UTC))
+        accounts.add_user(COUNTER_USER, password)
+    finally:
+        engine.dispose()
+    values["counter_login"] = {"username": COUNTER_USER, "password": password}
+    _save_secrets(layout.data, values)
+
+
 def bootstrap_wallet(layout: Layout, ledger: dict[str, Any], values: dict[str, Any]) -> None:
     """A demo citizen wallet pinned to this ledger; its passphrase is a stack secret."""
     from holder_wallet.settings import CONFIG_FILE, WalletSettings
@@ -448,6 +474,7 @@ def stack_description(
         "wallet": layout.url("wallet") if "wallet" in names else None,
         "issuers": issuers,
         "counter": dict(values["counter"]),
+        "counter_login": dict(values.get("counter_login") or {}),
         "wallet_passphrase": (values.get("wallet") or {}).get("passphrase"),
         "pages": pages,
         "docs": {s.name: layout.url(s.name) + "/docs" for s in services if s.name != "wallet"},
@@ -513,11 +540,13 @@ def _print(layout: Layout, services: list[Service], description: dict[str, Any])
             print(f"  page: {name:<16} {url}")
     where = layout.data / "stack.json"
     print(f"  stack description: {where}")
-    print(f"  logins: agency pages and the counter sign in with the accounts in {where}")
-    print('          ("issuers" and "counter"); the demo wallet\'s passphrase is its')
+    if login := description.get("counter_login"):
+        name = login["username"]
+        print(f'  counter page sign-in: {name} (password: "counter_login" in stack.json)')
+    print(f'  agency systems and pages: the client credentials under "issuers" in {where}')
+    print('  demo wallet passphrase: "wallet_passphrase" in stack.json. Audit the ledger:')
     print(
-        '          "wallet_passphrase". Audit the ledger: .venv/bin/govid registry audit '
-        f"{layout.url('registry')} --stack {where}",
+        f"    .venv/bin/govid registry audit {layout.url('registry')} --stack {where}",
         flush=True,
     )
 
@@ -542,6 +571,7 @@ async def _run(
     running = await _start(list(reversed(ledger_side)), sockets)
     try:
         values = await asyncio.to_thread(bootstrap_agencies, local, ledger)
+        await asyncio.to_thread(bootstrap_counter_login, layout, values)
         await asyncio.to_thread(bootstrap_wallet, layout, ledger, values)
         if init_only:
             bootstrap_ledger(layout)  # now point everything at the final names

@@ -5,7 +5,8 @@ GovidError
 │   ├── QueryInvalid                 dcql.query_invalid
 │   ├── TemplateUnknown              verifier.template_unknown
 │   ├── VPTokenMalformed             vp_token.malformed
-│   └── OfflinePresentationMalformed offline.malformed
+│   ├── OfflinePresentationMalformed offline.malformed
+│   └── CounterUserInvalid           counter_user.invalid
 ├── VerificationFailed
 │   ├── IssuerKeyCompromised         issuer_key.compromised
 │   ├── IssuerKeyNotValidAtIssuance  issuer_key.not_valid_at_issuance
@@ -19,11 +20,18 @@ GovidError
 │   ├── CredentialTypeMismatch       dcql.vct_mismatch
 │   └── ResponseMismatch             vp_token.mismatch
 ├── NotFound
-│   └── SessionNotFound              presentation_request.not_found
+│   ├── SessionNotFound              presentation_request.not_found
+│   └── CounterUserNotFound          counter_user.not_found
 ├── Conflict
-│   └── SessionAlreadyUsed           presentation_request.used
+│   ├── SessionAlreadyUsed           presentation_request.used
+│   ├── SessionKindMismatch          presentation_request.kind_mismatch
+│   ├── RequestURIUsed               request_uri.used
+│   └── CounterUserExists            counter_user.exists
+├── Forbidden
+│   └── CounterLoginThrottled        counter_login.throttled
 ├── Unauthorized
-│   └── ClientAuthenticationFailed   oauth.invalid_client
+│   ├── ClientAuthenticationFailed   oauth.invalid_client
+│   └── CounterLoginFailed           counter_login.failed
 └── Unavailable
     └── EvidenceUnavailable          ledger.evidence_unavailable
 """
@@ -32,6 +40,7 @@ from __future__ import annotations
 
 from did.errors import (
     Conflict,
+    Forbidden,
     MalformedInput,
     NotFound,
     Unauthorized,
@@ -114,6 +123,49 @@ class SessionNotFound(NotFound):
 
 class SessionAlreadyUsed(Conflict):
     code = "presentation_request.used"
+
+
+class SessionKindMismatch(Conflict):
+    """An offline QR sent to an OpenID4VP request, or a wallet response to an offline one."""
+
+    code = "presentation_request.kind_mismatch"
+
+
+class RequestURIUsed(Conflict):
+    """The one-time `request_uri` was fetched already (by the citizen's wallet, or by
+    someone who saw the QR first): the counter starts a new request."""
+
+    code = "request_uri.used"
+
+
+class CounterUserInvalid(MalformedInput):
+    """A counter account's name or password does not meet the rules."""
+
+    code = "counter_user.invalid"
+
+
+class CounterUserExists(Conflict):
+    code = "counter_user.exists"
+
+
+class CounterUserNotFound(NotFound):
+    code = "counter_user.not_found"
+
+
+class CounterLoginFailed(Unauthorized):
+    """Wrong name or password, or a disabled account: the sentence does not say which."""
+
+    code = "counter_login.failed"
+
+
+class CounterLoginThrottled(Forbidden):
+    """Too many failed sign-ins for this account; `retry_after` says when to try again."""
+
+    code = "counter_login.throttled"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ClientAuthenticationFailed(Unauthorized):

@@ -9,10 +9,16 @@ lookup returns is trusted before that check (plan -> fetch -> compute).
   `RegistryClient.resolve`, which also detects forks and rollbacks against
   the largest checkpoint it has seen.
 - `CachingLookups` wraps another lookup with a bounded cache: fresh copies
-  are reused for `fresh_for`; when the registry cannot be reached, copies up
-  to `stale_for` old are used (a short network loss), older ones are not
-  (fail closed: `ledger.evidence_unavailable`). `offline()` is the same
-  cache that never fetches, for presentations verified without a network.
+  are reused for `fresh_for`; only when the registry cannot be reached are
+  older copies used, up to `stale_for` for DIDs and accreditations and up to
+  the much shorter `status_stale_for` for status lists (a revocation must
+  reach the counter quickly); older ones are not (fail closed:
+  `ledger.evidence_unavailable`). Online and offline presentations go
+  through the same rule: a counter that can reach the registry always
+  verifies against fresh evidence (govid issue 13 item 4).
+- `tracking()` is a view of the same cache for one verification: its
+  `evidence()` says whether cached or offline copies were used and how old
+  the oldest was, for the report a counter reads.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
@@ -30,7 +37,7 @@ from did.errors import NotFound, ResolutionUnavailable, Unavailable
 from registry.client import DEADLINE_FACTOR, RegistryClient, get_bounded
 from verifier.errors import EvidenceUnavailable
 
-__all__ = ["CachingLookups", "LedgerLookups", "RegistryLookups"]
+__all__ = ["CachingLookups", "Evidence", "LedgerLookups", "RegistryLookups"]
 
 Proof = Mapping[str, Any]
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -118,8 +125,30 @@ def _proof_or_unavailable(proof: object) -> Proof:
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where one verification's ledger evidence came from, as its report states it.
+
+    `cached`: items reused from the cache while fresh; `offline`: items used
+    from the cache because the registry could not be reached; `oldest`: the
+    age of the oldest item used (zero when everything was fetched for it).
+    """
+
+    fetched: int = 0
+    cached: int = 0
+    offline: int = 0
+    oldest: timedelta = timedelta(0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "offline": self.offline > 0,
+            "cached": self.cached + self.offline > 0,
+            "age_seconds": max(0, int(self.oldest.total_seconds())),
+        }
+
+
 class CachingLookups:
-    """A bounded LRU of evidence with two ages: reuse while fresh, fall back while not stale."""
+    """A bounded LRU of evidence: reuse while fresh, fall back only when the registry is down."""
 
     def __init__(
         self,
@@ -128,38 +157,50 @@ class CachingLookups:
         clock: Callable[[], datetime],
         fresh_for: timedelta = timedelta(minutes=1),
         stale_for: timedelta = timedelta(minutes=15),
+        status_stale_for: timedelta | None = None,
         max_entries: int = 4096,
-        fetch: bool = True,
     ) -> None:
-        if fresh_for > stale_for:
-            raise ValueError("fresh_for must not exceed stale_for")
+        status_stale = stale_for if status_stale_for is None else status_stale_for
+        if fresh_for > stale_for or fresh_for > status_stale:
+            raise ValueError("fresh_for must not exceed stale_for nor status_stale_for")
         self._inner = inner
         self._clock = clock
         self._fresh = fresh_for
         self._stale = stale_for
+        self._status_stale = status_stale
         self._max = max_entries
-        self._fetch = fetch
         self._cache: OrderedDict[tuple[str, str], tuple[datetime, Any]]
         self._cache = OrderedDict()
         self._lock = threading.Lock()
+        self._uses: list[tuple[str, timedelta]] | None = None  # set in `tracking()` views
+        self._view = False
 
     def close(self) -> None:
         close = getattr(self._inner, "close", None)
-        if self._fetch and callable(close):
+        if not self._view and callable(close):
             close()
 
-    def offline(self) -> CachingLookups:
-        """A view of the same cache that never fetches (offline presentations)."""
+    def tracking(self) -> CachingLookups:
+        """A view of the same cache that records, for one verification, what it used."""
         view = CachingLookups(
             self._inner,
             clock=self._clock,
             fresh_for=self._fresh,
             stale_for=self._stale,
+            status_stale_for=self._status_stale,
             max_entries=self._max,
-            fetch=False,
         )
-        view._cache, view._lock = self._cache, self._lock
+        view._cache, view._lock, view._uses, view._view = self._cache, self._lock, [], True
         return view
+
+    def evidence(self) -> Evidence:
+        uses = self._uses or []
+        return Evidence(
+            fetched=sum(1 for how, _ in uses if how == "fetched"),
+            cached=sum(1 for how, _ in uses if how == "cached"),
+            offline=sum(1 for how, _ in uses if how == "offline"),
+            oldest=max((age for _, age in uses), default=timedelta(0)),
+        )
 
     def did_proof(self, did: str) -> Proof:
         return self._get(("did", did), lambda: self._inner.did_proof(did))
@@ -170,31 +211,34 @@ class CachingLookups:
     def status_list_proof(self, uri: str) -> Proof:
         return self._get(("status", uri), lambda: self._inner.status_list_proof(uri))
 
+    def _use(self, how: str, age: timedelta) -> None:
+        if self._uses is not None:
+            self._uses.append((how, age))
+
     def _get(self, key: tuple[str, str], fetch: Callable[[], T]) -> T:
         now = self._clock()
         with self._lock:
             cached = self._cache.get(key)
         age = None if cached is None else now - cached[0]
         if cached is not None and age is not None and age <= self._fresh:
+            self._use("cached", age)
             value: T = cached[1]
             return value
-        if not self._fetch:
-            if cached is not None and age is not None and age <= self._stale:
-                stale: T = cached[1]
-                return stale
-            raise EvidenceUnavailable("no cached ledger evidence is recent enough to go offline")
         try:
             value = fetch()
         except Unavailable as exc:  # NotFound is an answer, not an outage
-            if cached is not None and age is not None and age <= self._stale:
+            limit = self._status_stale if key[0] == "status" else self._stale
+            if cached is not None and age is not None and age <= limit:
+                self._use("offline", age)
                 kept: T = cached[1]
                 return kept
             raise EvidenceUnavailable(
-                "the registry cannot be reached and no copy is fresh"
+                "the registry cannot be reached and no copy is recent enough"
             ) from exc
         with self._lock:
             self._cache[key] = (now, value)
             self._cache.move_to_end(key)
             while len(self._cache) > self._max:
                 self._cache.popitem(last=False)
+        self._use("fetched", timedelta(0))
         return value

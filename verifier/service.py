@@ -27,10 +27,11 @@ from verifier.engine import verify_presentation
 from verifier.errors import (
     ClientAuthenticationFailed,
     QueryInvalid,
+    SessionKindMismatch,
     SessionNotFound,
     VPTokenMalformed,
 )
-from verifier.lookups import CachingLookups, LedgerLookups
+from verifier.lookups import CachingLookups, Evidence, LedgerLookups
 from verifier.offline import decode_offline
 from verifier.openid4vp import (
     authorization_request_uri,
@@ -44,6 +45,10 @@ from verifier.store import PENDING, AccessTokenRow, SessionRow, SqlSessionStore
 from verifier.templates import template_query
 
 __all__ = ["VerifierContext"]
+
+OPENID4VP, OFFLINE = "openid4vp", "offline"
+# A one-time request reference is urlsafe base64 of 32 random bytes (43 characters).
+_HANDLE_MAX = 64
 
 
 def _ms(moment: datetime) -> int:
@@ -68,6 +73,8 @@ class VerifierContext:
     retention: timedelta | None = None
     clients: Mapping[str, str] = field(default_factory=dict)  # client_id -> secret_hash
     token_lifetime: timedelta = timedelta(hours=1)
+    # How long a sign-in to the counter page lasts (`verifier.accounts`).
+    counter_session_lifetime: timedelta = timedelta(hours=8)
     # Told every verification outcome (channel, accepted): the app counts them.
     on_outcome: Callable[[str, bool], None] | None = None
 
@@ -83,10 +90,6 @@ class VerifierContext:
         return Session(self.engine, expire_on_commit=False)
 
     # --- OAuth 2.0 client credentials (RFC 6749 §4.4) ----------------------------------
-
-    @property
-    def auth_required(self) -> bool:
-        return bool(self.clients)
 
     def issue_token(self, client_id: str | None, client_secret: str | None) -> dict[str, Any]:
         expected = self.clients.get(client_id or "")
@@ -109,17 +112,27 @@ class VerifierContext:
             "expires_in": int(self.token_lifetime.total_seconds()),
         }
 
-    def authenticate(self, bearer: str | None) -> str | None:
-        """The client id behind a bearer token; None when no clients are configured."""
-        if not self.auth_required:
-            return None
+    def authenticate(self, bearer: str | None) -> str:
+        """The client id behind a bearer token.
+
+        Every API call needs one: a verifier without configured clients has no
+        open API (it would hand out signed requests and their results to anyone).
+        A client removed from the configuration loses its tokens at once.
+        """
         if not bearer:
             raise ClientAuthenticationFailed("an access token is required")
         with self.session() as session:
             row = SqlSessionStore(session).token(secret_hash(bearer))
-        if row is None or row.expires_ms <= _ms(self.clock()):
+        if row is None or row.expires_ms <= _ms(self.clock()) or row.client_id not in self.clients:
             raise ClientAuthenticationFailed("the access token is unknown or expired")
         return row.client_id
+
+    def _tracked(self) -> tuple[LedgerLookups, Callable[[], Evidence]]:
+        """Lookups for one verification, and what its report says about their evidence."""
+        if isinstance(self.lookups, CachingLookups):
+            tracked = self.lookups.tracking()
+            return tracked, tracked.evidence
+        return self.lookups, Evidence  # no cache: everything is fetched for this verification
 
     # --- POST /api/verify --------------------------------------------------------------
 
@@ -142,17 +155,18 @@ class VerifierContext:
                 credential = query.credential(credential_query_id or "")
             if credential is None:
                 raise QueryInvalid("name the Credential Query this presentation answers")
+        lookups, evidence = self._tracked()
         report = verify_presentation(
             presentation,
             expected_aud=aud,
             expected_nonce=nonce,
             query=credential,
             policy=self.policy,
-            lookups=self.lookups,
+            lookups=lookups,
             now=self.clock(),
         )
         self._outcome("api", report.accepted)
-        return report.to_json()
+        return {**report.to_json(), "evidence": evidence().to_json()}
 
     def _query(
         self, template: str | None, dcql_query: object | None, *, required: bool
@@ -174,15 +188,21 @@ class VerifierContext:
         *,
         template: str | None,
         dcql_query: object | None,
-        owner: str | None,
-        kind: str = "openid4vp",
+        owner: str,
+        kind: str = OPENID4VP,
     ) -> dict[str, Any]:
+        """A new session owned by `owner` (`verifier.owners`): only it reads the result."""
+        if not owner or kind not in (OPENID4VP, OFFLINE):
+            raise ValueError("a presentation session needs an owner and a known kind")
         query = self._query(template, dcql_query, required=True)
         assert query is not None
         now = self.clock()
         session_id, state, nonce = (secrets.token_urlsafe(16) for _ in range(3))
-        request_jwt = None
-        if kind == "openid4vp":
+        request_jwt = handle = None
+        if kind == OPENID4VP:
+            # The QR carries this one-time reference, never the session id: whoever
+            # sees the QR learns nothing that reads the result (govid issue 13 item 1).
+            handle = secrets.token_urlsafe(32)
             request_jwt = build_request_object(
                 client_id=self.client_id,
                 response_uri=f"{self.public_url}/openid4vp/response",
@@ -204,6 +224,7 @@ class VerifierContext:
             template=template,
             dcql_query=json.dumps(query.to_json()),
             request_jwt=request_jwt,
+            request_handle=handle,
             status=PENDING,
             created_ms=_ms(now),
             expires_ms=_ms(now + self.request_lifetime),
@@ -212,28 +233,42 @@ class VerifierContext:
             SqlSessionStore(session).add(row)
         return self._view(row, include_disclosed=False)
 
-    def request_object(self, session_id: str) -> str:
-        with self.session() as session:
-            row = SqlSessionStore(session).get(session_id)
-        if row.request_jwt is None or row.status != PENDING:
-            raise SessionNotFound("this presentation request is not open")
-        return row.request_jwt
+    def request_object(self, handle: str) -> str:
+        """The signed request object behind a one-time `request_uri`, handed out once.
 
-    def _request_uri(self, row: SessionRow) -> str:
-        return f"{self.public_url}/openid4vp/request/{row.id}"
+        RFC 9101 §5.2 (by reference) as OpenID4VP 1.0 §5 uses it; like the
+        `request_uri` of RFC 9126 §2.2 the reference is single-use: a second
+        fetch is refused (`request_uri.used`), so a QR seen over a shoulder
+        cannot be fetched again once the citizen's wallet has it.
+        """
+        if not handle or len(handle) > _HANDLE_MAX:
+            raise SessionNotFound("no presentation request has this reference")
+        with self.session() as session, session.begin():
+            row = SqlSessionStore(session).take_request_object(handle, now_ms=_ms(self.clock()))
+        if row.request_jwt is None or row.kind != OPENID4VP:
+            raise SessionNotFound("no presentation request has this reference")
+        return row.request_jwt
 
     def _view(self, row: SessionRow, *, include_disclosed: bool) -> dict[str, Any]:
         view: dict[str, Any] = {
             "id": row.id,
+            "kind": row.kind,
             "status": row.status,
             "template": row.template,
             "expires_at": row.expires_ms // 1000,
             "report": None if row.report is None else json.loads(row.report),
         }
-        if row.kind == "openid4vp":
-            view["request_uri"] = self._request_uri(row)
-            view["authorization_request"] = authorization_request_uri(
-                client_id=row.client_id, request_uri=self._request_uri(row)
+        if row.kind == OPENID4VP:
+            # Once the wallet fetched the request, the reference is spent: not shown again.
+            fetched = row.request_fetched_ms is not None
+            uri = f"{self.public_url}/openid4vp/request/{row.request_handle}"
+            open_ = row.status == PENDING and not fetched and row.request_handle is not None
+            view["request_fetched"] = fetched
+            view["request_uri"] = uri if open_ else None
+            view["authorization_request"] = (
+                authorization_request_uri(client_id=row.client_id, request_uri=uri)
+                if open_
+                else None
             )
         else:
             view["challenge"] = {"aud": row.client_id, "nonce": row.nonce}
@@ -241,13 +276,16 @@ class VerifierContext:
             view["disclosed"] = None if row.disclosed is None else json.loads(row.disclosed)
         return view
 
-    def read_request(self, session_id: str, *, owner: str | None) -> dict[str, Any]:
-        """The outcome; disclosed claims are handed out once and then forgotten,
-        unless the deployment keeps them for a retention period."""
+    def read_request(self, session_id: str, *, owner: str) -> dict[str, Any]:
+        """The outcome, for the session's owner only (anyone else: not found).
+
+        Disclosed claims are handed out once and then forgotten, unless the
+        deployment keeps them for a retention period.
+        """
         with self.session() as session, session.begin():
             store = SqlSessionStore(session)
             row = store.get(session_id)
-            if owner is not None and row.owner != owner:
+            if not owner or row.owner != owner:
                 raise SessionNotFound("no presentation request has this id")
             if row.status == PENDING and row.expires_ms <= _ms(self.clock()):
                 row.status = "expired"
@@ -268,11 +306,14 @@ class VerifierContext:
             raise VPTokenMalformed("the response carries no state")
         with self.session() as session:
             row = SqlSessionStore(session).by_state(state)
+        if row.kind != OPENID4VP:
+            raise SessionNotFound("no presentation request has this state")
         query = DCQLQuery.parse(json.loads(row.dcql_query))
         parsed = parse_vp_token(vp_token, query=query)
         now = self.clock()
         with self.session() as session, session.begin():
             SqlSessionStore(session).claim(row.id, now_ms=_ms(now))
+        lookups, evidence = self._tracked()
         try:
             outcome = verify_vp_token(
                 parsed,
@@ -280,10 +321,11 @@ class VerifierContext:
                 client_id=row.client_id,
                 nonce=row.nonce,
                 policy=self.policy,
-                lookups=self.lookups,
+                lookups=lookups,
                 now=now,
             )
-            report, accepted = outcome.to_json(), outcome.accepted
+            report = {**outcome.to_json(), "evidence": evidence().to_json()}
+            accepted = outcome.accepted
             self._outcome("openid4vp", accepted)
             disclosed = json.dumps(outcome.disclosed) if accepted else None
         except MalformedInput as exc:
@@ -313,6 +355,8 @@ class VerifierContext:
             raise VPTokenMalformed("the response carries no state")
         with self.session() as session:
             row = SqlSessionStore(session).by_state(state)
+        if row.kind != OPENID4VP:
+            raise SessionNotFound("no presentation request has this state")
         now = self.clock()
         with self.session() as session, session.begin():
             SqlSessionStore(session).claim(row.id, now_ms=_ms(now))
@@ -339,19 +383,29 @@ class VerifierContext:
 
     # --- offline presentations -------------------------------------------------------------
 
-    def verify_offline(self, *, session_id: str, qr_text: str) -> dict[str, Any]:
-        """A presentation shown as a QR by the wallet, bound to the counter's challenge,
-        verified with cached ledger evidence only."""
-        presentation = decode_offline(qr_text)
+    def verify_offline(self, *, session_id: str, qr_text: str, owner: str) -> dict[str, Any]:
+        """A presentation shown as a QR by the wallet, bound to the counter's challenge.
+
+        Steps: (1) the QR decodes (else 400, nothing changes); (2) the session
+        is the caller's own (else not found) and an offline challenge (else
+        `presentation_request.kind_mismatch`); (3) it is taken once; (4) it is
+        verified with the same lookups as online presentations: fresh ledger
+        evidence while the registry answers, cached copies only when it does
+        not (with their own, shorter limit for status lists), and the report
+        says which and how old (`evidence`).
+        """
+        presentation = decode_offline(qr_text)  # (1)
         with self.session() as session:
             row = SqlSessionStore(session).get(session_id)
+        if not owner or row.owner != owner:  # (2)
+            raise SessionNotFound("no presentation request has this id")
+        if row.kind != OFFLINE:
+            raise SessionKindMismatch("this presentation request is not an offline challenge")
         query = DCQLQuery.parse(json.loads(row.dcql_query))
         now = self.clock()
-        with self.session() as session, session.begin():
+        with self.session() as session, session.begin():  # (3)
             SqlSessionStore(session).claim(row.id, now_ms=_ms(now))
-        lookups = (
-            self.lookups.offline() if isinstance(self.lookups, CachingLookups) else self.lookups
-        )
+        lookups, evidence = self._tracked()  # (4)
         report = verify_presentation(
             presentation,
             expected_aud=row.client_id,
@@ -362,7 +416,12 @@ class VerifierContext:
             now=now,
         )
         self._outcome("offline", report.accepted)
-        body = report.to_json()
+        failed = report.failed
+        body = {
+            **report.to_json(),
+            "error_description": None if failed is None else failed.message,
+            "evidence": evidence().to_json(),
+        }
         disclosed = body.pop("disclosed")
         purge = None if self.retention is None else _ms(now + self.retention)
         with self.session() as session, session.begin():
@@ -374,7 +433,7 @@ class VerifierContext:
                 now_ms=_ms(now),
                 purge_after_ms=purge,
             )
-        return self.read_request(row.id, owner=None)
+        return self.read_request(row.id, owner=owner)
 
     # --- personal data at rest (issue 13 item 9) -------------------------------------------
 

@@ -8,12 +8,14 @@ into the `VerifierContext` the app and the CLI run on.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+from sqlalchemy.engine import Engine
 
 from registry.authoring import Keyring
 from registry.client import RegistryClient
@@ -55,6 +57,10 @@ class VerifierSettings(ServiceSettings):
     max_checkpoint_age_seconds: int | None = Field(default=86400, ge=60)
     cache_fresh_seconds: int = Field(default=60, ge=0)
     cache_stale_seconds: int = Field(default=900, ge=0)
+    # Status lists from the cache while the registry is unreachable: much shorter
+    # than the rest, so a revocation reaches an offline counter soon (issue 13 item 4).
+    offline_status_max_age_seconds: int = Field(default=120, ge=0)
+    counter_session_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
     request_lifetime_seconds: int = Field(default=300, ge=30, le=3600)
     retention_seconds: int | None = Field(default=None, ge=0)
 
@@ -87,11 +93,16 @@ class VerifierSettings(ServiceSettings):
     def lookups(self) -> CachingLookups:
         log = NoteVerifier.from_vkey(self.log_vkey)
         client = RegistryClient(self.registry_url, trust=LedgerTrust.unsafe_log_only(log.name, log))
+        fresh = self.cache_fresh_seconds
+        stale = max(self.cache_stale_seconds, fresh)
         return CachingLookups(
             RegistryLookups(client),
             clock=lambda: datetime.now(UTC),
-            fresh_for=timedelta(seconds=self.cache_fresh_seconds),
-            stale_for=timedelta(seconds=max(self.cache_stale_seconds, self.cache_fresh_seconds)),
+            fresh_for=timedelta(seconds=fresh),
+            stale_for=timedelta(seconds=stale),
+            status_stale_for=timedelta(
+                seconds=max(min(self.offline_status_max_age_seconds, stale), fresh)
+            ),
         )
 
 
@@ -116,4 +127,31 @@ def build_context(settings: VerifierSettings) -> VerifierContext:
         request_lifetime=timedelta(seconds=settings.request_lifetime_seconds),
         retention=None if retention is None else timedelta(seconds=retention),
         clients=settings.clients,
+        counter_session_lifetime=timedelta(seconds=settings.counter_session_seconds),
     )
+
+
+def database_url(data_dir: Path | None) -> str:
+    """The verifier's database as `load_settings` finds it, without the trust settings.
+
+    For commands that only manage the database (`govid verifier counter-user`).
+    """
+    if url := os.environ.get("GOVID_VERIFIER_DATABASE_URL"):
+        return str(url)
+    if data_dir is not None and (data_dir / CONFIG_FILE).is_file():
+        values = json.loads((data_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+        configured = values.get("database_url")
+        if isinstance(configured, str) and configured:
+            return configured
+        return f"sqlite:///{(data_dir / 'verifier.db').resolve()}"
+    return str(VerifierSettings.model_fields["database_url"].default)
+
+
+def database_engine(data_dir: Path | None) -> Engine:
+    """An engine on `database_url(data_dir)`."""
+    return engine_for(database_url(data_dir))
+
+
+def engine_for(url: str) -> Engine:
+    """The verifier's engine on a database URL (SQLite or PostgreSQL)."""
+    return private_database(make_engine(url))

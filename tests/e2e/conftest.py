@@ -71,6 +71,11 @@ class Stack:
         return issuer
 
     @property
+    def counter_login(self) -> dict[str, str]:
+        login: dict[str, str] = self.description["counter_login"]
+        return login
+
+    @property
     def counter_did(self) -> str:
         return str(self.description["counter"]["did"])
 

@@ -4,12 +4,13 @@ Issue 6 "Tests" and issue 5 "Done when": the civil agency creates an offer on
 its agency page (its QR decoded from a screenshot with zxing-cpp); the citizen
 unlocks the stack's wallet web app with the passphrase from `stack.json`,
 pastes the offer link, enters the transaction code and sees the credential
-card; the counter page asks for "Age over 18" and shows a QR, decoded from a
-screenshot; the citizen gives that request to the wallet, sees who asks for
-what, approves, and the counter page shows ACCEPTED with only that claim. A
-second request ("Civil identity") is refused: the counter is told the citizen
-declined (no presentation reached the verifier) and the wallet's history
-records the refusal with nothing shared.
+card; the counter's staff sign in to the counter page with the login from
+`stack.json` (it shows nothing to anyone else), ask for "Age over 18" and the
+page shows a QR, decoded from a screenshot; the citizen gives that request to
+the wallet, sees who asks for what, approves, and the counter page shows
+ACCEPTED with only that claim. A second request ("Civil identity") is
+refused: the counter is told the citizen declined (no presentation reached
+the verifier) and the wallet's history records the refusal with nothing shared.
 
 Never a downloaded browser: Playwright drives `/usr/bin/chromium`. Screenshots
 of every screen go to test-artifacts/e2e/ (git-ignored).
@@ -132,6 +133,18 @@ def _agency_offer(browser: Browser, stack: Stack) -> tuple[str, str]:
     return offer, tx_code
 
 
+def _counter_sign_in(counter: Page, stack: Stack) -> None:
+    """The counter's staff sign in on the login page (no browser prompt: a form)."""
+    counter.goto(stack.counter_page)
+    counter.wait_for_url("**/login", timeout=WAIT_MS)
+    _shot(counter, "07b-counter-sign-in")
+    login = stack.counter_login
+    counter.fill("#username", login["username"])
+    counter.fill("#password", login["password"])
+    counter.click("button[type=submit]")
+    counter.locator("#signed-in").wait_for(timeout=WAIT_MS)
+
+
 def _counter_request(counter: Page, stack: Stack, template_label: str, name: str) -> str:
     """The counter chooses a template on its page; return the request its QR shows."""
     counter.goto(stack.counter_page)
@@ -198,6 +211,7 @@ def test_receive_present_approve_and_refuse(stack: Stack, browser: Browser) -> N
 
         # Present: the counter asks for "Age over 18"; the citizen scans, reads, approves.
         counter = tablet.new_page()
+        _counter_sign_in(counter, stack)
         request = _counter_request(counter, stack, "Age over 18", "08-counter-qr-age-over-18")
         counter_session = counter.url
         consent = _give_request(wallet, stack, request)
@@ -223,6 +237,15 @@ def test_receive_present_approve_and_refuse(stack: Stack, browser: Browser) -> N
         for withheld in (*WITHHELD, "given_name"):
             assert withheld not in claims, "the counter sees only what it asked for"
         _shot(counter, "11-counter-accepted")
+        # Someone else's browser, with the session's address: the sign-in page, nothing more.
+        stranger = browser.new_context(viewport=TABLET)
+        try:
+            other = stranger.new_page()
+            other.goto(counter_session)
+            assert other.url.endswith("/login")
+            assert "age_over_18" not in other.inner_text("body")
+        finally:
+            stranger.close()
 
         # Refuse: the counter asks for the whole civil identity; the citizen says no.
         request = _counter_request(counter, stack, "Civil identity", "12-counter-qr-civil")

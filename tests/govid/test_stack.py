@@ -100,6 +100,15 @@ def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None
         for issuer in stack["issuers"].values():
             assert {"url", "client_id", "client_secret"} <= set(issuer)
         assert {"client_id", "client_secret"} <= set(stack["counter"])
+        # The counter page's own login (issue 13 item 1): the page signs it in.
+        login = stack["counter_login"]
+        with httpx.Client(base_url=stack["verifier"], timeout=30) as browser:
+            form = browser.get("/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+            assert csrf is not None
+            signed = browser.post("/login", data={**login, "csrf": csrf.group(1)})
+            assert signed.status_code == 303, signed.text
+            assert "Age over 18" in browser.get("/").text
         root = _wait_ok(stack["registry"] + "/checkpoint").text
         assert root.count("\u2014 ") == 3  # the log and both witnesses signed
 

@@ -395,6 +395,39 @@ def test_cache_bridges_a_short_network_loss_but_not_a_long_one(
     )
 
 
+def test_cached_status_lists_have_their_own_shorter_bound(
+    world: World, lookups: LedgerLookups, now: datetime
+) -> None:
+    """govid issue 13 item 4: while the registry is down, a cached status list serves
+    for `status_stale_for` only, however long DIDs and accreditations still serve."""
+    holder = new_holder()
+    clock = [now]
+    flaky = _Unreachable(lookups, down=False)
+    cached = CachingLookups(
+        flaky,
+        clock=lambda: clock[0],
+        fresh_for=timedelta(seconds=10),
+        stale_for=timedelta(minutes=15),
+        status_stale_for=timedelta(minutes=2),
+    )
+    assert check(world, honest(world, now, holder), cached, now).accepted
+    flaky.down = True
+    for minutes, accepted in ((1, True), (3, False)):
+        clock[0] = now + timedelta(minutes=minutes)
+        view = cached.tracking()
+        presentation = honest(world, clock[0], holder)
+        report = check(world, presentation, view, clock[0])
+        if accepted:
+            assert report.accepted
+            assert view.evidence().to_json() == {
+                "offline": True,
+                "cached": True,
+                "age_seconds": minutes * 60,
+            }
+        else:
+            assert failed(report) == ("status", "ledger.evidence_unavailable")
+
+
 # --- the ledger proof ----------------------------------------------------------------------
 
 

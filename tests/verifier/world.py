@@ -11,6 +11,10 @@ Every credential a test needs is issued by the test itself with
 - `compromised`: accredited; key-1 marked compromised;
 - `deactivated`: accredited, then deactivated;
 - `counter`: the verifier's own DID, accredited as a `verifier`.
+
+A test that must change the ledger (a revocation) makes its own agency with
+`World.add_agency` and republishes its list with `World.republish`; the
+agencies above never change.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ REVOKED_IDX, SUSPENDED_IDX = 7, 9
 class Agency:
     keyring: authoring.Keyring
     status_uri: str | None = None
+    status_sequence: int = 0
     old_key: PrivateKey | None = None  # key-1 after a rotation
     old_kid: str | None = None
 
@@ -156,6 +161,36 @@ class World:
         )
         return issued.serialize()
 
+    # --- agencies of one test ------------------------------------------------------------
+
+    def add_agency(self, name: str, statuses: Mapping[int, int] | None = None) -> Agency:
+        """A new accredited agency with its own status list, provable when this returns."""
+        assert name not in self.agencies, "each test names its own agency"
+        keyring, op = authoring.create_did(ledger=self.origin)
+        _submit(self.url, op)
+        agency = self.agencies[name] = Agency(keyring)
+        now = int(time.time())
+        self.root, op = authoring.grant(
+            self.root,
+            subject=agency.did,
+            role="issuer",
+            credential_types=[CIVIL_VCT, MEDICAL_VCT],
+            valid_from=now - 3600,
+            valid_until=now + 365 * 86400,
+        )
+        _submit(self.url, op)
+        last = _publish(self, agency, f"https://{name}.example/status/1", statuses or {})
+        _wait_cosigned(self.url, last)
+        body = httpx.get(f"{self.url}/1.0/identifiers/{agency.did}", timeout=10).json()
+        self.key_history[name] = body["didDocumentMetadata"]["keyHistory"]
+        return agency
+
+    def republish(self, name: str, statuses: Mapping[int, int]) -> None:
+        """Publish the agency's list again with `statuses`; return once it is provable."""
+        agency = self.agencies[name]
+        assert agency.status_uri is not None
+        _wait_cosigned(self.url, _publish(self, agency, agency.status_uri, statuses))
+
     @staticmethod
     def present(
         credential: str,
@@ -207,7 +242,10 @@ def _publish(world: World, agency: Agency, uri: str, statuses: Mapping[int, int]
         kid=keyring.signing_kid,
         iss=keyring.did,
     )
-    agency.keyring, op = authoring.publish_status_list(keyring, uri=uri, sequence=1, token=token)
+    agency.status_sequence += 1
+    agency.keyring, op = authoring.publish_status_list(
+        keyring, uri=uri, sequence=agency.status_sequence, token=token
+    )
     agency.status_uri = uri
     return _submit(world.url, op)
 

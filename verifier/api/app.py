@@ -12,7 +12,9 @@ from service.framing import NoFraming
 from service.limits import BodySizeLimit, FailureLimit
 from service.observability import counter, install_observability
 from service.private_files import purging
+from verifier.accounts import CounterAccounts
 from verifier.api.counter import router as counter_router
+from verifier.api.counter_login import router as login_router
 from verifier.api.errors import install_error_handlers
 from verifier.api.routes import MAX_BODY_BYTES, router
 from verifier.migrations import upgrade
@@ -25,6 +27,7 @@ RATE_LIMITED = (
     ("POST", "/api/verify"),
     ("POST", "/api/offline-challenges/"),
     ("POST", "/openid4vp/response"),
+    ("POST", "/login"),  # password guessing; each account also backs off (verifier.accounts)
 )
 # How often claims past retention or left unread are forgotten (issue 13 item 9).
 PURGE_EVERY_SECONDS = 60.0
@@ -49,11 +52,15 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.context = context
+    app.state.accounts = CounterAccounts(
+        context.engine, clock=context.clock, lifetime=context.counter_session_lifetime
+    )
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(NoFraming)  # the counter page (issue 13 item 13)
     app.add_middleware(FailureLimit, paths=RATE_LIMITED, per_minute=FAILURES_PER_MINUTE)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(login_router)
     app.include_router(counter_router)
     verifications = counter(
         app,

@@ -42,5 +42,10 @@ def _render(request: Request, exc: GovidError) -> Response:
     return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers_for(exc))
 
 
+def page_status(exc: GovidError) -> int:
+    """The HTTP status of a counter page that shows `exc` (the API's, as JSON would have)."""
+    return status_for(exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     _install(app, render=_render)

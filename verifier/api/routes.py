@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from verifier.errors import ClientAuthenticationFailed
-from verifier.service import VerifierContext
+from verifier.owners import client_owner
+from verifier.service import OFFLINE, VerifierContext
 
 router = APIRouter()
 MAX_BODY_BYTES = 256 * 1024
@@ -26,20 +27,19 @@ def get_context(request: Request) -> VerifierContext:
 ContextDep = Annotated[VerifierContext, Depends(get_context)]
 
 
-def get_client(
-    ctx: ContextDep, authorization: Annotated[str | None, Header()] = None
-) -> str | None:
-    """The authenticated counter or system (OAuth 2.0 bearer token, RFC 6750)."""
+def get_client(ctx: ContextDep, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The authenticated counter or system (OAuth 2.0 bearer token, RFC 6750), as the
+    owner of the sessions it creates (`verifier.owners`)."""
     bearer = None
     if authorization is not None:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() != "bearer" or not value:
             raise ClientAuthenticationFailed("use a Bearer access token")
         bearer = value.strip()
-    return ctx.authenticate(bearer)
+    return client_owner(ctx.authenticate(bearer))
 
 
-ClientDep = Annotated[str | None, Depends(get_client)]
+ClientDep = Annotated[str, Depends(get_client)]
 
 
 # --- OAuth 2.0 -----------------------------------------------------------------------------
@@ -126,7 +126,7 @@ async def create_challenge(body: RequestIn, ctx: ContextDep, client: ClientDep) 
         template=body.template,
         dcql_query=body.dcql_query,
         owner=client,
-        kind="offline",
+        kind=OFFLINE,
     )
 
 
@@ -136,9 +136,12 @@ class OfflineIn(BaseModel):
 
 @router.post("/api/offline-challenges/{session_id}/presentation", tags=["offline"])
 async def offline_presentation(
-    session_id: str, body: OfflineIn, ctx: ContextDep, _client: ClientDep
+    session_id: str, body: OfflineIn, ctx: ContextDep, client: ClientDep
 ) -> dict[str, Any]:
-    return await asyncio.to_thread(ctx.verify_offline, session_id=session_id, qr_text=body.qr_text)
+    """Verify the wallet's QR against the caller's own offline challenge."""
+    return await asyncio.to_thread(
+        ctx.verify_offline, session_id=session_id, qr_text=body.qr_text, owner=client
+    )
 
 
 @router.get("/api/presentation-requests/{session_id}", tags=["openid4vp"])
@@ -150,10 +153,10 @@ async def read_request(session_id: str, ctx: ContextDep, client: ClientDep) -> d
 # --- the wallet-facing endpoints (OpenID4VP) ----------------------------------------------------
 
 
-@router.get("/openid4vp/request/{session_id}", tags=["openid4vp"])
-async def request_object(session_id: str, ctx: ContextDep) -> Response:
-    """The signed request object, by reference (RFC 9101 §5.2)."""
-    jwt = await asyncio.to_thread(ctx.request_object, session_id)
+@router.get("/openid4vp/request/{handle}", tags=["openid4vp"])
+async def request_object(handle: str, ctx: ContextDep) -> Response:
+    """The signed request object, by a one-time reference (RFC 9101 §5.2): fetched once."""
+    jwt = await asyncio.to_thread(ctx.request_object, handle)
     return Response(
         jwt, media_type="application/oauth-authz-req+jwt", headers={"Cache-Control": "no-store"}
     )
