@@ -2,8 +2,10 @@
 
 Every response gets `Content-Security-Policy: frame-ancestors 'none'` (CSP
 Level 3 §6.4.2), and `X-Frame-Options: DENY` (RFC 7034) for browsers older
-than CSP 2, unless the route set its own. A policy the route sets itself is
-kept: a browser enforces every CSP header it receives, so both apply.
+than CSP 2, unless the route set its own. A page whose own policy already
+has a `frame-ancestors` directive keeps it alone; any other policy is kept
+and this one added beside it (a browser enforces every CSP header it
+receives, CSP Level 3 §4.1).
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ class NoFraming:
                 headers = list(message.get("headers", ()))
                 if not any(name.lower() == _XFO[0] for name, _ in headers):
                     headers.append(_XFO)
-                headers.append(_CSP)
+                policies = [v.lower() for n, v in headers if n.lower() == _CSP[0]]
+                if not any(b"frame-ancestors" in policy for policy in policies):
+                    headers.append(_CSP)
                 message["headers"] = headers
             await send(message)
 

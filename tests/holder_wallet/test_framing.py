@@ -13,5 +13,5 @@ def test_every_wallet_page_refuses_framing(wallet: Wallet) -> None:
     with serve(create_app(wallet)) as url:
         for path in ("/unlock", "/", "/receive"):
             answer = httpx.get(url + path)
-            assert answer.headers["content-security-policy"] == "frame-ancestors 'none'", path
+            assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], path
             assert answer.headers["x-frame-options"] == "DENY", path
