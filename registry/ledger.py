@@ -313,13 +313,15 @@ class Ledger:
                 )
         return {"did": did, "accreditations": items}
 
-    def status_list_with_proof(self, uri: str, min_cosignatures: int) -> dict[str, Any]:
-        """The latest token of status list `uri` with the proof of its publishing entry."""
+    def status_list_with_proof(
+        self, issuer: str, uri: str, min_cosignatures: int
+    ) -> dict[str, Any]:
+        """The latest token of `issuer`'s list `uri` with the proof of its publishing entry."""
         with self.session() as session:
             store = SqlLedger(session)
-            record = store.status_list(uri)
+            record = store.status_list(issuer, uri)
             if record is None:
-                raise UnknownStatusList("no status list with this uri is on the ledger")
+                raise UnknownStatusList("this issuer has published no status list at this uri")
             checkpoint = store.latest_cosigned_checkpoint(min_cosignatures=min_cosignatures)
             row = store.entries(record.index, record.index + 1)[0]
             proof = self._ledger_proof(store, [row], checkpoint)

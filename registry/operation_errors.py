@@ -1,7 +1,8 @@
 """Errors of ledger operations and their rules (leaves of the tree in `did.errors`).
 
 MalformedInput
-└── MalformedOperation            ledger.operation_malformed
+├── MalformedOperation            ledger.operation_malformed
+└── StatusListIssuerRequired      ledger.status_list_issuer_required  (a list needs its issuer)
 VerificationFailed
 ├── OperationSignatureInvalid     ledger.operation_signature_invalid
 ├── OperationNotAuthorized        ledger.operation_not_authorized
@@ -29,6 +30,12 @@ from did.errors import Conflict, MalformedInput, NotFound, Unavailable, Verifica
 
 class MalformedOperation(MalformedInput):
     code = "ledger.operation_malformed"
+
+
+class StatusListIssuerRequired(MalformedInput):
+    """A status list was asked for by `uri` alone; lists are named by (issuer, uri) (§5.7)."""
+
+    code = "ledger.status_list_issuer_required"
 
 
 class OperationSignatureInvalid(VerificationFailed):

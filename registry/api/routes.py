@@ -17,7 +17,7 @@ from did.http_status import status_for
 from did.identifiers import DID
 from registry.errors import ProofRequestInvalid
 from registry.ledger import Ledger, b64std
-from registry.operation_errors import UnknownDID
+from registry.operation_errors import StatusListIssuerRequired, UnknownDID
 from registry.operations import METHOD_PREFIX, Operation
 from registry.sequencer import Sequencer
 
@@ -218,11 +218,24 @@ async def accreditations(did: str, request: Request, ledger: LedgerDep) -> dict[
 
 @router.get("/status-lists", tags=["status lists"])
 async def status_list(
-    request: Request, ledger: LedgerDep, uri: Annotated[str, Query(max_length=2048)]
+    request: Request,
+    ledger: LedgerDep,
+    uri: Annotated[str, Query(max_length=2048)],
+    issuer: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> dict[str, Any]:
-    """The latest published token of the status list `uri`, with its ledger proof."""
+    """The latest token `issuer` published for its list `uri`, with its ledger proof.
+
+    A list is named by its issuer and its uri (method spec §5.7): the uri alone
+    names nothing, so asking without `issuer` is a 400 that says what to send.
+    """
+    if issuer is None:
+        raise StatusListIssuerRequired(
+            "a status list is named by its issuer and its uri: "
+            "GET /status-lists?issuer=<did>&uri=<uri>"
+        )
+    DID.parse(issuer)  # a malformed DID is a 400, not a 404
     quorum: int = request.app.state.min_cosignatures
-    return await asyncio.to_thread(ledger.status_list_with_proof, uri, quorum)
+    return await asyncio.to_thread(ledger.status_list_with_proof, issuer, uri, quorum)
 
 
 @router.get("/", tags=["log"])

@@ -35,9 +35,9 @@ def _issue(stack: Stack, copies: int) -> tuple[str, list[dict[str, Any]]]:
 
 def _ledger_status(stack: Stack, ref: dict[str, Any]) -> tuple[StatusType, int]:
     """The status of `ref` in the list token published on the ledger (proven), and its sequence."""
+    did = stack.agencies["civil"].did
     with stack.registry.client() as client:
-        token, sequence = client.status_list_token(ref["uri"])
-        did = stack.agencies["civil"].did
+        token, sequence = client.status_list_token(did, ref["uri"])
         document = client.resolve(did).did_document
         assert document is not None
     kid = parse_unverified_jws(token).header["kid"]
@@ -72,7 +72,7 @@ def test_revocation_is_batched_onto_the_ledger(stack: Stack) -> None:
 
         # The same token is served at the list's uri.
         with stack.registry.client() as client:
-            on_ledger, _ = client.status_list_token(ref["uri"])
+            on_ledger, _ = client.status_list_token(stack.agencies["civil"].did, ref["uri"])
         assert httpx.get(ref["uri"]).text == on_ledger
 
         reinstated = api.post(f"/api/credentials/{second[0]['id']}/reinstate").json()

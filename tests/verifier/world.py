@@ -207,7 +207,9 @@ def _publish(world: World, agency: Agency, uri: str, statuses: Mapping[int, int]
         kid=keyring.signing_kid,
         iss=keyring.did,
     )
-    agency.keyring, op = authoring.publish_status_list(keyring, uri=uri, sequence=1, token=token)
+    agency.keyring, op = authoring.publish_status_list(
+        keyring, uri=uri, sequence=1, token=token, credential_types=[CIVIL_VCT, MEDICAL_VCT]
+    )
     agency.status_uri = uri
     return _submit(world.url, op)
 
