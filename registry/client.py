@@ -87,8 +87,12 @@ class RegistryClient:
         client: httpx.Client | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         timeout: float = 5.0,
+        write_token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # A writer token (method spec §10.1): the deployment's own services
+        # send it with their writes, which the registry then does not hold back.
+        self._write_headers = {"Authorization": f"Bearer {write_token}"} if write_token else {}
         self.trust = trust
         self._http = client or httpx.Client(timeout=timeout)
         self._budget = DEADLINE_FACTOR * timeout
@@ -120,7 +124,11 @@ class RegistryClient:
     def submit(self, operation: str) -> dict[str, Any]:
         """POST an operation; returns `{index, operationHash, did, integratedTime}` or raises."""
         try:
-            response = self._http.post(self.base_url + "/operations", json={"operation": operation})
+            response = self._http.post(
+                self.base_url + "/operations",
+                json={"operation": operation},
+                headers=self._write_headers,
+            )
         except httpx.HTTPError as exc:
             raise ResolutionUnavailable("the registry could not be reached") from exc
         body = self._json(response)

@@ -42,7 +42,7 @@ from registry.operation_errors import (
     UnknownStatusList,
 )
 from registry.operations import Operation
-from registry.rules import check_operation, replay_did
+from registry.rules import check_operation, held_accreditations, replay_did
 from registry.state import DIDState, render_document
 from registry.store import CheckpointRow, EntryRow, SqlLedger
 
@@ -129,6 +129,19 @@ class Ledger:
                 size += 1
             session.commit()
         return outcomes
+
+    def accountable(self, did: str) -> bool:
+        """True if `did` is the root authority or holds an accreditation that counts now.
+
+        Such an author answers for what it writes (its accreditor can revoke
+        it), so the registry does not hold its writes back (method spec §10.1).
+        """
+        with self.session() as session:
+            store = SqlLedger(session)
+            if did == store.root_did():
+                return True
+            now_ms = int(self._clock() * 1000)
+            return bool(held_accreditations(store, did, role=None, time_ms=now_ms))
 
     # --- checkpoints --------------------------------------------------------------
 

@@ -19,13 +19,23 @@ Conflict
 ├── DuplicateOperation            ledger.operation_duplicate
 ├── DIDIsDeactivated              ledger.did_deactivated
 └── SequenceConflict              ledger.status_list_sequence
+Unauthorized
+└── WriterTokenInvalid            ledger.writer_token_invalid (401: an unknown writer token)
 Unavailable
-└── StorageUnavailable            ledger.storage_unavailable  (503)
+├── StorageUnavailable            ledger.storage_unavailable  (503)
+└── WriteQuotaExceeded            ledger.write_quota_exceeded (answered 429, registry.write_quota)
 """
 
 from __future__ import annotations
 
-from did.errors import Conflict, MalformedInput, NotFound, Unavailable, VerificationFailed
+from did.errors import (
+    Conflict,
+    MalformedInput,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    VerificationFailed,
+)
 
 
 class MalformedOperation(MalformedInput):
@@ -110,3 +120,9 @@ class SequenceConflict(Conflict):
 
 class StorageUnavailable(Unavailable):
     code = "ledger.storage_unavailable"
+
+
+class WriterTokenInvalid(Unauthorized):
+    """`Authorization` on a write names no writer this registry knows (method spec §10.1)."""
+
+    code = "ledger.writer_token_invalid"

@@ -255,9 +255,9 @@ def _grant(op: Operation, state: DIDState, view: LedgerView, index: int, time_ms
 
 
 def held_accreditations(
-    view: LedgerView, did: str, *, role: str, time_ms: int
+    view: LedgerView, did: str, *, role: str | None, time_ms: int
 ) -> list[Accreditation]:
-    """The accreditations of `did` in `role` that count at log time `time_ms`.
+    """The accreditations of `did` in `role` (any role if None) that count at log time `time_ms`.
 
     Active then (granted, not yet revoked, inside its validity), and granted
     with a key of the accreditor that has not been marked compromised since
@@ -268,7 +268,7 @@ def held_accreditations(
     return [
         a
         for a in view.accreditations_of(did)
-        if a.role == role
+        if role in (None, a.role)
         and a.active_at(now_s)
         and not grant_key_compromised(a, view.did_state(a.accreditor))
     ]
