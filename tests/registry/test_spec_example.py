@@ -124,7 +124,7 @@ def test_the_example_log_obeys_the_rules_and_matches_the_spec() -> None:
     quoted = [
         *(op.did for op in operations[:2]),
         *(op.op_hash for op in operations),
-        operations[3].chain_key,
+        str(operations[3].chain_key),
         log_signer.verifier().to_vkey(),
         witness.verifier().to_vkey(),
         note.split("\n\n", 1)[1].strip(),  # the log's signature line
