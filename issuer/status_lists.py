@@ -130,7 +130,9 @@ def _accredited_types(ctx: IssuerContext, agency: AgencyRow) -> list[str]:
     held = {
         vct
         for acc in ctx.ledger.accreditations(agency.did)
-        if acc.role == "issuer" and acc.active_at(now)
+        # A revoked accreditation never counts again (method spec §6.4), even
+        # within the second of its revocation that `now` rounds down to.
+        if acc.role == "issuer" and acc.revoked_ms is None and acc.active_at(now)
         for vct in acc.credential_types
     }
     return sorted(own & held)
@@ -161,8 +163,9 @@ def _publish_one(
         result = ctx.ledger.submit(operation)
     except GovidError as exc:
         # Still dirty: the next round tries again. No personal data in this line.
-        log.warning("status list %s not published: %s", status_list.uri, exc.code)
-        return {"uri": status_list.uri, "sequence": None, "error": exc.code}
+        code = str(getattr(exc, "remote_code", exc.code))  # the registry's own code
+        log.warning("status list %s not published: %s", status_list.uri, code)
+        return {"uri": status_list.uri, "sequence": None, "error": code}
     save_keyring(ctx, agency, new_keyring)
     status_list.token, status_list.token_iat = token, ctx.now_s()
     status_list.sequence, status_list.dirty = sequence, False
