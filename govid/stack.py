@@ -153,6 +153,10 @@ def bootstrap_ledger(layout: Layout) -> dict[str, Any]:
     config = _read(path)
     for i, witness in enumerate(config["witnesses"]):
         witness["url"] = layout.url(f"witness-{i + 1}")
+    # The issuers write with a writer token, so the registry's quota on
+    # anonymous writes never holds the stack's own services back (§10.1).
+    token = _writer_token(data)
+    config["writers"] = [hashlib.sha256(token.encode()).hexdigest()]
     _write(path, config)
     config["vkey"] = (data / "registry" / "log.vkey").read_text(encoding="ascii").strip()
     return config
@@ -269,9 +273,18 @@ def write_service_configs(layout: Layout, ledger: dict[str, Any]) -> dict[str, A
     return {"vct_base": vct_base}
 
 
+def _writer_token(data: Path) -> str:
+    """The stack's registry writer token (a secret, mode 0600), made on first use."""
+    path = data / "registry" / "writer.token"
+    if not path.exists():
+        write_secret(path, secrets.token_urlsafe(32) + "\n")
+    return path.read_text(encoding="ascii").strip()
+
+
 def _issuer_settings(layout: Layout, slug: str, kek: str, **overrides: Any) -> Any:
     from issuer.settings import load_settings
 
+    overrides.setdefault("registry_write_token", _writer_token(layout.data))
     return load_settings(layout.data / f"issuer-{slug}", kek=kek, **overrides)
 
 

@@ -35,7 +35,9 @@ class Ledger(Protocol):
 
     def accreditations(self, did: str) -> Sequence[Accreditation]: ...
 
-    def status_list_token(self, uri: str) -> str: ...
+    def status_list_token(self, issuer: str, uri: str) -> str:
+        """The latest token `issuer` published for its list `uri` (method spec §5.7)."""
+        ...
 
 
 class RegistryLedger:
@@ -69,6 +71,6 @@ class RegistryLedger:
     def accreditations(self, did: str) -> Sequence[Accreditation]:
         return self.client.accreditations(did)
 
-    def status_list_token(self, uri: str) -> str:
-        token, _sequence = self.client.status_list_token(uri)
+    def status_list_token(self, issuer: str, uri: str) -> str:
+        token, _sequence = self.client.status_list_token(issuer, uri)
         return token

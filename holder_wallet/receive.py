@@ -188,7 +188,9 @@ class _Keys:
 
 def _accredited(ledger: Ledger, did: str, *, role: str, vct: str, at: float) -> bool:
     return any(
-        a.role == role and vct in a.credential_types and a.active_at(at)
+        # Never revoked and covering `at` (method spec §6.4 step 4): `at` is the
+        # credential's `iat`, which its issuer chooses.
+        a.role == role and vct in a.credential_types and a.trusted_at(at)
         for a in ledger.accreditations(did)
     )
 

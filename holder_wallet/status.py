@@ -40,7 +40,7 @@ def check_status(
         return "valid"  # SD-JWT VC §3.2.2.2: without a status claim there is nothing to revoke
     try:
         reference = StatusReference.parse(status_claim)
-        token = ledger.status_list_token(reference.uri)
+        token = ledger.status_list_token(iss, reference.uri)  # a list is (issuer, uri)
         kid = parse_unverified_jws(token).header.get("kid")
         if not isinstance(kid, str):
             raise StatusListTokenInvalid("the status list token names no key")

@@ -37,6 +37,9 @@ class IssuerSettings(ServiceSettings):
     registry_log_vkey: str | None = None
     registry_witness_vkeys: list[str] = Field(default_factory=list)
     registry_quorum: int | None = Field(default=None, ge=0)
+    # Sent with the issuer's writes so that the registry's quota on anonymous
+    # writes does not hold them back (method spec §10.1).
+    registry_write_token: SecretStr | None = None
 
     offer_ttl: int = Field(default=3600, ge=60, le=30 * 86400, description="seconds")
     wallet_token_ttl: int = Field(default=300, ge=30, le=3600)

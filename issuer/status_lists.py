@@ -10,6 +10,12 @@ dirty; `publish_status_lists` (run every `publish_interval` seconds by the
 service, or on request) re-signs each dirty or ageing list once, serves the
 new token at the list's `uri`, and appends one `status_list.publish` per list
 to the ledger (method spec §5.7), however many changes it carries.
+
+Each publication declares the credential types its list answers for, and
+the ledger logs it only if the agency is accredited for every one of them
+(§5.7 rule 1). An agency's lists hold all its types, so the publisher
+declares those of its types the ledger still accredits it for: after one
+type's accreditation is revoked, its lists stay fresh for the others.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from did.errors import GovidError
 from did.keys import private_key_from_jwk
 from issuer.agencies import open_agency, save_keyring
 from issuer.context import IssuerContext
+from issuer.credential_types import credential_type, vct_for
 from issuer.status import STATUS_BITS, pick_index, sign_list
 from issuer.store import AgencyRow, IssuerStore, StatusListRow
 from registry import authoring
@@ -90,17 +97,45 @@ def publish_status_lists(
         slugs = [a.slug for a in IssuerStore(session).agencies() if agency in (None, a.slug)]
     for slug in slugs:
         with ctx.read_session() as session:
-            lists = [
-                sl.id
-                for sl in IssuerStore(session).status_lists(slug)
-                if sl.id is not None and (force or _due(ctx, sl))
-            ]
-        for list_id in lists:
+            store = IssuerStore(session)
+            due = [sl for sl in store.status_lists(slug) if force or _due(ctx, sl)]
+            lists = [(sl.id, sl.uri) for sl in due if sl.id is not None]
+            agency_row = store.agency(slug)
+        if not lists or agency_row is None:
+            continue
+        try:
+            types = _accredited_types(ctx, agency_row)
+        except GovidError as exc:
+            log.warning("status lists of %s not published: %s", slug, exc.code)
+            published.extend({"uri": uri, "sequence": None, "error": exc.code} for _, uri in lists)
+            continue
+        for list_id, uri in lists:
+            if not types:
+                published.append({"uri": uri, "sequence": None, "error": _NOT_ACCREDITED})
+                continue
             with ctx.session() as session:
-                result = _publish_one(ctx, session, slug, list_id)
+                result = _publish_one(ctx, session, slug, list_id, types)
             if result is not None:
                 published.append(result)
     return published
+
+
+_NOT_ACCREDITED = "ledger.accreditation_required"
+
+
+def _accredited_types(ctx: IssuerContext, agency: AgencyRow) -> list[str]:
+    """The agency's credential types that the ledger accredits it for now (sorted)."""
+    own = {vct_for(credential_type(t), ctx.settings.vct_root) for t in agency.type_ids()}
+    now = ctx.now_s()
+    held = {
+        vct
+        for acc in ctx.ledger.accreditations(agency.did)
+        # A revoked accreditation never counts again (method spec §6.4), even
+        # within the second of its revocation that `now` rounds down to.
+        if acc.role == "issuer" and acc.revoked_ms is None and acc.active_at(now)
+        for vct in acc.credential_types
+    }
+    return sorted(own & held)
 
 
 def _due(ctx: IssuerContext, status_list: StatusListRow) -> bool:
@@ -111,7 +146,7 @@ def _due(ctx: IssuerContext, status_list: StatusListRow) -> bool:
 
 
 def _publish_one(
-    ctx: IssuerContext, session: Session, slug: str, list_id: int
+    ctx: IssuerContext, session: Session, slug: str, list_id: int, types: list[str]
 ) -> dict[str, Any] | None:
     store = IssuerStore(session)
     agency = store.lock_agency(slug)
@@ -122,14 +157,15 @@ def _publish_one(
     keyring = open_agency(ctx, agency).keyring
     sequence = status_list.sequence + 1
     new_keyring, operation = authoring.publish_status_list(
-        keyring, uri=status_list.uri, sequence=sequence, token=token
+        keyring, uri=status_list.uri, sequence=sequence, token=token, credential_types=types
     )
     try:
         result = ctx.ledger.submit(operation)
     except GovidError as exc:
         # Still dirty: the next round tries again. No personal data in this line.
-        log.warning("status list %s not published: %s", status_list.uri, exc.code)
-        return {"uri": status_list.uri, "sequence": None, "error": exc.code}
+        code = str(getattr(exc, "remote_code", exc.code))  # the registry's own code
+        log.warning("status list %s not published: %s", status_list.uri, code)
+        return {"uri": status_list.uri, "sequence": None, "error": code}
     save_keyring(ctx, agency, new_keyring)
     status_list.token, status_list.token_iat = token, ctx.now_s()
     status_list.sequence, status_list.dirty = sequence, False

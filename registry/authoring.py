@@ -262,9 +262,18 @@ def revoke_accreditation(
 
 
 def publish_status_list(
-    keyring: Keyring, *, uri: str, sequence: int, token: str
+    keyring: Keyring,
+    *,
+    uri: str,
+    sequence: int,
+    token: str,
+    credential_types: Sequence[str],
 ) -> tuple[Keyring, str]:
-    """Publish a status list token; the keyring's head does not move (method spec §5.7)."""
+    """Publish a status list token; the keyring's head does not move (method spec §5.7).
+
+    `credential_types` are the types the list answers for: the issuer must be
+    accredited for each of them when the ledger logs the publication.
+    """
     payload = {
         "type": STATUS_LIST_PUBLISH,
         "ledger": keyring.ledger,
@@ -272,6 +281,7 @@ def publish_status_list(
         "uri": uri,
         "sequence": sequence,
         "token": token,
+        "credentialTypes": list(credential_types),
     }
     compact = sign_operation(payload, keyring.signing_key(), kid=keyring.signing_kid)
     return keyring, compact

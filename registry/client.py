@@ -87,8 +87,12 @@ class RegistryClient:
         client: httpx.Client | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         timeout: float = 5.0,
+        write_token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # A writer token (method spec §10.1): the deployment's own services
+        # send it with their writes, which the registry then does not hold back.
+        self._write_headers = {"Authorization": f"Bearer {write_token}"} if write_token else {}
         self.trust = trust
         self._http = client or httpx.Client(timeout=timeout)
         self._budget = DEADLINE_FACTOR * timeout
@@ -120,7 +124,11 @@ class RegistryClient:
     def submit(self, operation: str) -> dict[str, Any]:
         """POST an operation; returns `{index, operationHash, did, integratedTime}` or raises."""
         try:
-            response = self._http.post(self.base_url + "/operations", json={"operation": operation})
+            response = self._http.post(
+                self.base_url + "/operations",
+                json={"operation": operation},
+                headers=self._write_headers,
+            )
         except httpx.HTTPError as exc:
             raise ResolutionUnavailable("the registry could not be reached") from exc
         body = self._json(response)
@@ -242,16 +250,20 @@ class RegistryClient:
             out.append(_accreditation_from(proven, subject=did))
         return out
 
-    def status_list_token(self, uri: str) -> tuple[str, int]:
-        """The latest status list token published for `uri` and its sequence, proven."""
-        response = self._get("/status-lists", uri=uri)
+    def status_list_token(self, issuer: str, uri: str) -> tuple[str, int]:
+        """The latest token `issuer` published for its list `uri`, and its sequence, proven.
+
+        A list is named by its issuer and its uri (method spec §5.7): the
+        proven publication must be `issuer`'s own.
+        """
+        response = self._get("/status-lists", issuer=issuer, uri=uri)
         body = self._json(response)
         if response.status_code != 200:
             raise _remote_error(body, response.status_code)
         proven = verify_ledger_proof(body.get("ledgerProof"), trust=self.trust, now=self._clock())
         self._accept(proven)
         op = proven.entries[-1].operation
-        if op.type != STATUS_LIST_PUBLISH or op.payload["uri"] != uri:
+        if op.type != STATUS_LIST_PUBLISH or op.payload["uri"] != uri or op.did != issuer:
             raise ProofMalformed("the proven entry is not a publication of this list")
         return str(op.payload["token"]), int(op.payload["sequence"])
 
@@ -280,6 +292,8 @@ def _accreditation_from(proven: ProvenEntries, *, subject: str) -> Accreditation
         valid_until=p["validUntil"],
         granted_index=grant.entry.index,
         revoked_ms=revoked_ms,
+        granted_by="#" + op.kid.partition("#")[2],
+        granted_ms=grant.entry.time_ms,
     )
 
 

@@ -52,6 +52,16 @@ class RegistryConfig(ServiceSettings):
     checkpoint_interval: float = Field(default=0.25, ge=0, le=3600)
     witness_timeout: float = Field(default=5.0, gt=0, le=60)
     quorum: int | None = Field(default=None, ge=0, description="cosignatures required")
+    write_quota: int = Field(
+        default=60,
+        ge=0,
+        le=1_000_000,
+        description="successful writes a minute per client that is not accredited; 0: no quota",
+    )
+    writer_token_hashes: list[str] = Field(
+        default_factory=list,
+        description="SHA-256 (hex) of bearer tokens whose writes are not held back",
+    )
 
     _engine: Engine | None = None
 
@@ -81,6 +91,16 @@ class RegistryConfig(ServiceSettings):
         if self.quorum is not None:
             return self.quorum
         return int(self._file().get("quorum", 0))
+
+    @property
+    def writers(self) -> frozenset[str]:
+        """SHA-256 (lowercase hex) of the writer tokens: the settings' and `registry.json`'s
+        `writers`. The tokens themselves are never stored here (method spec §10.1)."""
+        hashes = [*self.writer_token_hashes, *self._file().get("writers", [])]
+        for value in hashes:
+            if not isinstance(value, str) or len(value) != 64 or value.strip("0123456789abcdef"):
+                raise MalformedInput("a writer token hash is 64 lowercase hex digits (SHA-256)")
+        return frozenset(hashes)
 
     def log_signer(self) -> NoteSigner:
         return NoteSigner.from_skey((self.data_dir / "log.key").read_text(encoding="ascii").strip())

@@ -42,7 +42,7 @@ from registry.operation_errors import (
     UnknownStatusList,
 )
 from registry.operations import Operation
-from registry.rules import check_operation, replay_did
+from registry.rules import check_operation, held_accreditations, replay_did
 from registry.state import DIDState, render_document
 from registry.store import CheckpointRow, EntryRow, SqlLedger
 
@@ -129,6 +129,19 @@ class Ledger:
                 size += 1
             session.commit()
         return outcomes
+
+    def accountable(self, did: str) -> bool:
+        """True if `did` is the root authority or holds an accreditation that counts now.
+
+        Such an author answers for what it writes (its accreditor can revoke
+        it), so the registry does not hold its writes back (method spec §10.1).
+        """
+        with self.session() as session:
+            store = SqlLedger(session)
+            if did == store.root_did():
+                return True
+            now_ms = int(self._clock() * 1000)
+            return bool(held_accreditations(store, did, role=None, time_ms=now_ms))
 
     # --- checkpoints --------------------------------------------------------------
 
@@ -313,13 +326,15 @@ class Ledger:
                 )
         return {"did": did, "accreditations": items}
 
-    def status_list_with_proof(self, uri: str, min_cosignatures: int) -> dict[str, Any]:
-        """The latest token of status list `uri` with the proof of its publishing entry."""
+    def status_list_with_proof(
+        self, issuer: str, uri: str, min_cosignatures: int
+    ) -> dict[str, Any]:
+        """The latest token of `issuer`'s list `uri` with the proof of its publishing entry."""
         with self.session() as session:
             store = SqlLedger(session)
-            record = store.status_list(uri)
+            record = store.status_list(issuer, uri)
             if record is None:
-                raise UnknownStatusList("no status list with this uri is on the ledger")
+                raise UnknownStatusList("this issuer has published no status list at this uri")
             checkpoint = store.latest_cosigned_checkpoint(min_cosignatures=min_cosignatures)
             row = store.entries(record.index, record.index + 1)[0]
             proof = self._ledger_proof(store, [row], checkpoint)

@@ -1,7 +1,8 @@
 """Errors of ledger operations and their rules (leaves of the tree in `did.errors`).
 
 MalformedInput
-└── MalformedOperation            ledger.operation_malformed
+├── MalformedOperation            ledger.operation_malformed
+└── StatusListIssuerRequired      ledger.status_list_issuer_required  (a list needs its issuer)
 VerificationFailed
 ├── OperationSignatureInvalid     ledger.operation_signature_invalid
 ├── OperationNotAuthorized        ledger.operation_not_authorized
@@ -18,17 +19,33 @@ Conflict
 ├── DuplicateOperation            ledger.operation_duplicate
 ├── DIDIsDeactivated              ledger.did_deactivated
 └── SequenceConflict              ledger.status_list_sequence
+Unauthorized
+└── WriterTokenInvalid            ledger.writer_token_invalid (401: an unknown writer token)
 Unavailable
-└── StorageUnavailable            ledger.storage_unavailable  (503)
+├── StorageUnavailable            ledger.storage_unavailable  (503)
+└── WriteQuotaExceeded            ledger.write_quota_exceeded (answered 429, registry.write_quota)
 """
 
 from __future__ import annotations
 
-from did.errors import Conflict, MalformedInput, NotFound, Unavailable, VerificationFailed
+from did.errors import (
+    Conflict,
+    MalformedInput,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    VerificationFailed,
+)
 
 
 class MalformedOperation(MalformedInput):
     code = "ledger.operation_malformed"
+
+
+class StatusListIssuerRequired(MalformedInput):
+    """A status list was asked for by `uri` alone; lists are named by (issuer, uri) (§5.7)."""
+
+    code = "ledger.status_list_issuer_required"
 
 
 class OperationSignatureInvalid(VerificationFailed):
@@ -103,3 +120,9 @@ class SequenceConflict(Conflict):
 
 class StorageUnavailable(Unavailable):
     code = "ledger.storage_unavailable"
+
+
+class WriterTokenInvalid(Unauthorized):
+    """`Authorization` on a write names no writer this registry knows (method spec §10.1)."""
+
+    code = "ledger.writer_token_invalid"

@@ -52,8 +52,15 @@ OPERATION_TYPES: Final = frozenset(
 ROLES: Final = frozenset({"issuer", "verifier", "accreditor"})
 
 # Bounds that are not in any spec: they keep one hostile operation from
-# costing the sequencer, or every auditor, more than a few milliseconds.
-MAX_OPERATION_BYTES: Final = 256 * 1024
+# costing the sequencer, or every auditor, more than a few milliseconds, and
+# bound what one write adds to a ledger that is never pruned (method spec §8.7).
+# Only a status list publication (by an accredited issuer) carries a large
+# token; every other operation is small.
+MAX_OPERATION_BYTES: Final = 256 * 1024  # a status_list.publish, compact JWS
+MAX_SMALL_OPERATION_BYTES: Final = 64 * 1024  # every other type, compact JWS
+MAX_DOCUMENT_BYTES: Final = 16 * 1024  # JCS of a `document`
+MAX_SERVICES: Final = 16
+MAX_SERVICE_BYTES: Final = 2048  # JCS of one service object
 MAX_KEYS: Final = 16
 MAX_LIST: Final = 64
 MAX_URI: Final = 2048
@@ -78,6 +85,11 @@ def key_commitment(update_keys: Sequence[str]) -> str:
     independent of the order the keys are later revealed in.
     """
     return sha256_b64(canonical_json(sorted(update_keys)))
+
+
+def status_list_key(issuer: str, uri: str) -> str:
+    """A list's name in chain keys: `b64url(sha256(JCS([issuer, uri])))` (method spec §5.2.3)."""
+    return sha256_b64(canonical_json([issuer, uri]))
 
 
 def did_from_genesis(payload_jcs: bytes) -> str:
@@ -146,11 +158,13 @@ class Operation:
     def chain_key(self) -> str | None:
         """What at most one operation in the log may name (the store makes it unique).
 
-        `prev` for chained operations; the list and sequence number for status
-        list publications; nothing for a genesis, whose hash is unique anyway.
+        `prev` for chained operations; the list, named by its issuer and uri,
+        and the sequence number for status list publications (method spec
+        §5.2.3); nothing for a genesis, whose hash is unique anyway.
         """
         if self.type == STATUS_LIST_PUBLISH:
-            return f"status:{sha256_b64(self.payload['uri'].encode())}:{self.payload['sequence']}"
+            name = status_list_key(self.did, self.payload["uri"])
+            return f"status:{name}:{self.payload['sequence']}"
         return self.prev
 
     @property
@@ -211,6 +225,8 @@ class Operation:
             author, prev = _req(payload, "did"), _req(payload, "prev")
             if not author.startswith(METHOD_PREFIX):
                 raise MalformedOperation("operations extend the chain of a did:govid DID")
+        if op_type != STATUS_LIST_PUBLISH and len(compact) > MAX_SMALL_OPERATION_BYTES:
+            raise MalformedOperation("the operation is too large for its type")
         op = cls(jws, payload, payload_jcs, sha256_b64(payload_jcs), op_type, author, prev)
         _SHAPES[op_type](payload)
         return op
@@ -219,6 +235,8 @@ class Operation:
 def _check_document(doc: Any) -> None:
     if not isinstance(doc, dict):
         raise MalformedOperation("member 'document' must be an object")
+    if len(canonical_json(doc)) > MAX_DOCUMENT_BYTES:
+        raise MalformedOperation("the document is too large")
     vms = doc.get("verificationMethod", [])
     if not isinstance(vms, list) or len(vms) > MAX_KEYS:
         raise MalformedOperation("'verificationMethod' must be a short list")
@@ -237,11 +255,13 @@ def _check_document(doc: Any) -> None:
         if not isinstance(refs, list) or not all(isinstance(r, str) and r in ids for r in refs):
             raise MalformedOperation(f"{rel!r} must reference the document's own methods")
     services = doc.get("service", [])
-    if not isinstance(services, list) or len(services) > MAX_LIST:
+    if not isinstance(services, list) or len(services) > MAX_SERVICES:
         raise MalformedOperation("'service' must be a short list")
     for svc in services:
         if not isinstance(svc, dict):
             raise MalformedOperation("services are objects")
+        if len(canonical_json(svc)) > MAX_SERVICE_BYTES:
+            raise MalformedOperation("a service is too large")
         if not _req(svc, "id").startswith("#"):
             raise MalformedOperation("service ids are '#fragment' references")
         _req(svc, "type")
@@ -311,6 +331,9 @@ def _shape_publish(p: Mapping[str, Any]) -> None:
     uri = _req(p, "uri")
     if len(uri) > MAX_URI:
         raise MalformedOperation("the status list uri is too long")
+    # The credential types the list answers for; each needs the issuer's
+    # accreditation when the list is published (method spec §5.7 rule 1).
+    _str_list(p, "credentialTypes")
     token = p.get("token")
     # A token for a large list with many revocations is far larger than the
     # other members' bound; the operation's own bound still applies.

@@ -56,6 +56,7 @@ from registry.state import (
     Effect,
     LedgerView,
     StatusListRecord,
+    grant_key_compromised,
     key_records_for,
     mark_compromised,
 )
@@ -232,12 +233,7 @@ def _grant(op: Operation, state: DIDState, view: LedgerView, index: int, time_ms
     types = tuple(p["credentialTypes"])
     if op.did != view.root_did():
         # (4) an accreditor may only pass on what it holds, for no longer than it holds it
-        now_s = time_ms / 1000
-        held = [
-            a
-            for a in view.accreditations_of(op.did)
-            if a.role == "accreditor" and a.active_at(now_s)
-        ]
+        held = held_accreditations(view, op.did, role="accreditor", time_ms=time_ms)
         if not any(
             set(types) <= set(a.credential_types) and p["validUntil"] <= a.valid_until for a in held
         ):
@@ -252,8 +248,30 @@ def _grant(op: Operation, state: DIDState, view: LedgerView, index: int, time_ms
         valid_from=p["validFrom"],
         valid_until=p["validUntil"],
         granted_index=index,
+        granted_by="#" + op.kid.partition("#")[2],
+        granted_ms=time_ms,
     )
     return Effect(index, op.op_hash, _advance(state, op, time_ms), new_accreditation=accreditation)
+
+
+def held_accreditations(
+    view: LedgerView, did: str, *, role: str | None, time_ms: int
+) -> list[Accreditation]:
+    """The accreditations of `did` in `role` (any role if None) that count at log time `time_ms`.
+
+    Active then (granted, not yet revoked, inside its validity), and granted
+    with a key of the accreditor that has not been marked compromised since
+    (method spec §5.5.3): such a grant is no voucher, like a credential signed
+    by that key.
+    """
+    now_s = time_ms / 1000
+    return [
+        a
+        for a in view.accreditations_of(did)
+        if role in (None, a.role)
+        and a.active_at(now_s)
+        and not grant_key_compromised(a, view.did_state(a.accreditor))
+    ]
 
 
 def _revoke(op: Operation, state: DIDState, view: LedgerView, index: int, time_ms: int) -> Effect:
@@ -272,12 +290,16 @@ def _revoke(op: Operation, state: DIDState, view: LedgerView, index: int, time_m
 def _publish(op: Operation, state: DIDState, view: LedgerView, index: int, time_ms: int) -> Effect:
     p = op.payload
     _author_key(op, state, "assertionMethod")
-    now_s = time_ms / 1000
-    if not any(a.role == "issuer" and a.active_at(now_s) for a in view.accreditations_of(op.did)):
-        raise AccreditationRequired("only an accredited issuer publishes status lists")
-    previous = view.status_list(p["uri"])
-    if previous is not None and previous.issuer != op.did:
-        raise OperationNotAuthorized("this status list belongs to another issuer")
+    # (4) rule 1: every credential type the list answers for is covered by an
+    # issuer accreditation that counts now (§5.7): after a revocation, or once
+    # the granting key is compromised, the issuer cannot keep such lists fresh.
+    held = held_accreditations(view, op.did, role="issuer", time_ms=time_ms)
+    covered = {vct for a in held for vct in a.credential_types}
+    if not held or not set(p["credentialTypes"]) <= covered:
+        raise AccreditationRequired("the issuer is not accredited for every type of the list")
+    # (4) rule 2: a list is named by its issuer and its uri, so no issuer can
+    # take, or pre-empt, another's list, whatever uri it picks (§5.7).
+    previous = view.status_list(op.did, p["uri"])
     expected = 1 if previous is None else previous.sequence + 1
     if p["sequence"] != expected:
         raise SequenceConflict("status list sequence numbers go up by one")

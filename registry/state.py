@@ -83,11 +83,31 @@ class Accreditation:
     valid_until: int
     granted_index: int
     revoked_ms: int | None = None
+    # Which of the accreditor's keys signed the grant, and when (log time, ms):
+    # a grant signed with a key later marked compromised is not honoured
+    # (method spec §5.5.3).
+    granted_by: str = field(kw_only=True)  # the '#fragment' of the grant's kid
+    granted_ms: int = field(kw_only=True)
 
     def active_at(self, time_s: float) -> bool:
+        """Not revoked yet at `time_s` (seconds) and inside [validFrom, validUntil).
+
+        For the ledger's own rules, which run at log time and cannot be
+        back-dated. A relying party judging a credential by its `iat` (which
+        the issuer chooses) uses `trusted_at` instead.
+        """
         if self.revoked_ms is not None and time_s * 1000 >= self.revoked_ms:
             return False
         return self.valid_from <= time_s < self.valid_until
+
+    def trusted_at(self, time_s: float) -> bool:
+        """Never revoked, and `time_s` inside [validFrom, validUntil) (method spec §6.4 step 4).
+
+        A revoked accreditation vouches for nothing, whatever the credential's
+        `iat` says: the issuer chooses `iat`, so "revoked after issuance" can be
+        faked by back-dating, as with a compromised key (§6.3).
+        """
+        return self.revoked_ms is None and self.valid_from <= time_s < self.valid_until
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,11 +122,39 @@ class Accreditation:
             "grantedIndex": self.granted_index,
             "revoked": self.revoked_ms is not None,
             "revokedAt": self.revoked_ms,
+            "grantedBy": self.granted_by,
+            "grantedAt": self.granted_ms,
         }
+
+
+def grant_key_compromised(accreditation: Accreditation, accreditor: DIDState | None) -> bool:
+    """True if the key that signed `accreditation`'s grant is now known to be compromised.
+
+    Method spec §5.5.3: a grant is treated like a credential signed by the
+    same key. It is untrusted if any record of the grant's `#fragment` is
+    compromised, or if the Multikey that fragment held when the grant was
+    logged has been burnt under any fragment (§6.3). An accreditor the state
+    does not know is no voucher either.
+    """
+    if accreditor is None:
+        return True
+    records = [r for r in accreditor.keys if r.fragment == accreditation.granted_by]
+    if not records or any(r.compromised for r in records):
+        return True
+    at = accreditation.granted_ms
+    signing = {
+        r.multikey
+        for r in records
+        if r.valid_from <= at and (r.valid_until is None or at < r.valid_until)
+    }
+    burnt = {r.multikey for r in accreditor.keys if r.compromised}
+    return bool(signing & burnt)
 
 
 @dataclass(frozen=True, slots=True)
 class StatusListRecord:
+    """The latest publication of one list. A list is named by (issuer, uri) (§5.7)."""
+
     uri: str
     issuer: str
     sequence: int
@@ -134,7 +182,7 @@ class LedgerView(Protocol):
     def has_operation(self, op_hash: str) -> bool: ...
     def accreditation(self, accreditation_id: str) -> Accreditation | None: ...
     def accreditations_of(self, did: str) -> list[Accreditation]: ...
-    def status_list(self, uri: str) -> StatusListRecord | None: ...
+    def status_list(self, issuer: str, uri: str) -> StatusListRecord | None: ...
 
 
 @dataclass
@@ -145,7 +193,7 @@ class MemoryLedger:
     dids: dict[str, DIDState] = field(default_factory=dict)
     operations: set[str] = field(default_factory=set)
     accreditations: dict[str, Accreditation] = field(default_factory=dict)
-    lists: dict[str, StatusListRecord] = field(default_factory=dict)
+    lists: dict[tuple[str, str], StatusListRecord] = field(default_factory=dict)
 
     def root_did(self) -> str | None:
         return self.root
@@ -162,8 +210,8 @@ class MemoryLedger:
     def accreditations_of(self, did: str) -> list[Accreditation]:
         return [a for a in self.accreditations.values() if a.subject == did]
 
-    def status_list(self, uri: str) -> StatusListRecord | None:
-        return self.lists.get(uri)
+    def status_list(self, issuer: str, uri: str) -> StatusListRecord | None:
+        return self.lists.get((issuer, uri))
 
     def apply(self, effect: Effect) -> None:
         if self.root is None:
@@ -174,7 +222,8 @@ class MemoryLedger:
             if acc is not None:
                 self.accreditations[acc.id] = acc
         if effect.status_list is not None:
-            self.lists[effect.status_list.uri] = effect.status_list
+            record = effect.status_list
+            self.lists[(record.issuer, record.uri)] = record
 
 
 # --- the DID document a state stands for ----------------------------------------
@@ -306,4 +355,6 @@ def accreditation_from_json(obj: Mapping[str, Any]) -> Accreditation:
         valid_until=obj["validUntil"],
         granted_index=obj["grantedIndex"],
         revoked_ms=obj["revokedAt"],
+        granted_by=obj["grantedBy"],
+        granted_ms=obj["grantedAt"],
     )

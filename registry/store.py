@@ -89,10 +89,12 @@ class AccreditationRow(SQLModel, table=True):
 
 
 class StatusListRow(SQLModel, table=True):
+    """The latest publication of each list; a list is named by (issuer, uri) (§5.7)."""
+
     __tablename__ = "registry_status_list"
 
+    issuer: str = Field(primary_key=True)
     uri: str = Field(primary_key=True)
-    issuer: str = Field(index=True)
     sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
     idx: int = Field(sa_column=Column(BigInteger, nullable=False))
     token: str = Field(sa_column=Column(Text, nullable=False))
@@ -198,8 +200,8 @@ class SqlLedger:
         rows = self._s.exec(select(AccreditationRow).where(AccreditationRow.subject == did))
         return [accreditation_from_json(json.loads(r.data)) for r in rows]
 
-    def status_list(self, uri: str) -> StatusListRecord | None:
-        row = self._s.get(StatusListRow, uri)
+    def status_list(self, issuer: str, uri: str) -> StatusListRecord | None:
+        row = self._s.get(StatusListRow, (issuer, uri))
         if row is None:
             return None
         return StatusListRecord(row.uri, row.issuer, row.sequence, row.idx, row.token)

@@ -12,15 +12,20 @@ The checks, in the order of ARCHITECTURE.md "Verification":
    chain) that was in `assertionMethod` at the credential's `iat` and was
    never marked compromised; the DID is not deactivated (method spec §6.4).
 2. `issuer_accredited`: the deployment accepts the `vct`, and the issuer
-   holds an `issuer` accreditation for it, active at `iat`, granted by the
-   root authority or by an accreditor the root accredited (§5.5).
+   holds an `issuer` accreditation for it, granted by the root authority or
+   by an accreditor the root accredited (§5.5). Every accreditation on that
+   path is never revoked (a revocation withdraws trust whatever `iat` says),
+   covers `iat` with its validity, and was granted with a key its accreditor
+   has not marked compromised since (§5.5.3, §6.4 step 4).
 3. `disclosures`: every Disclosure matches a digest, none duplicated, no
    registered claim disclosed (RFC 9901 §7.1 steps 3-5, SD-JWT VC §2.2.2.3).
 4. `validity_window`: `exp`/`nbf`/`iat` at `now` with the policy's skew.
 5. `key_binding`: a KB-JWT signed by the `cnf` key with the expected `aud`
    and `nonce`, fresh, and `sd_hash` over what was presented (RFC 9901 §7.3).
-6. `status`: the status list token published on the ledger by the issuer,
-   signed by a valid issuer key, fresh, says VALID at the credential's index.
+6. `status`: the status list the issuer published on the ledger under the
+   credential's `uri` (a list is named by issuer and uri, §5.7), declaring
+   the credential's `vct`, signed by a valid issuer key, fresh, says VALID
+   at the credential's index.
 7. `ledger_proof`: every ledger proof used above verifies against a
    checkpoint signed by the log and cosigned by a quorum of the configured
    witnesses, recently enough, and proves exactly the entries relied on.
@@ -70,10 +75,12 @@ from registry.operations import (
     Operation,
 )
 from registry.proofs import verify_ledger_proof
-from registry.state import Accreditation, DIDState, KeyRecord
+from registry.state import Accreditation, DIDState, KeyRecord, grant_key_compromised
 from verifier import _memo
 from verifier.dcql import CredentialQuery, match_credential
 from verifier.errors import (
+    AccreditationGrantKeyCompromised,
+    AccreditationRevoked,
     CredentialTypeNotAccepted,
     IssuerKeyCompromised,
     IssuerKeyNotValidAtIssuance,
@@ -81,6 +88,7 @@ from verifier.errors import (
     IssuerNotAccredited,
     LedgerEvidenceMismatch,
     StatusListForeign,
+    StatusListTypeNotCovered,
     StatusMissing,
 )
 from verifier.lookups import LedgerLookups
@@ -148,7 +156,7 @@ def _unproven_chain(proof: object, *, origin: str) -> Chain:
 
 
 def _accreditation_from(chain: Chain, *, subject: str) -> Accreditation:
-    grant, index, _ = chain[0]
+    grant, index, granted_ms = chain[0]
     if grant.type != ACCREDITATION_GRANT or grant.payload.get("subject") != subject:
         raise ProofMalformed("the proven entry is not an accreditation of this DID")
     p = grant.payload
@@ -171,6 +179,8 @@ def _accreditation_from(chain: Chain, *, subject: str) -> Accreditation:
         valid_until=p["validUntil"],
         granted_index=index,
         revoked_ms=revoked_ms,
+        granted_by="#" + grant.kid.partition("#")[2],
+        granted_ms=granted_ms,
     )
 
 
@@ -292,25 +302,57 @@ class _Run:
         if accepted is not None and vct not in accepted:
             raise CredentialTypeNotAccepted("this counter does not accept this credential type")
         self.vct = vct
-        if not self._accredited(self.iss, role="issuer", vct=vct, depth=0):
-            raise IssuerNotAccredited("the issuer is not accredited for this credential type")
+        refusal = self._unaccredited(self.iss, role="issuer", vct=vct, depth=0)
+        if refusal is not None:
+            raise refusal
 
-    def _accredited(self, did: str, *, role: str, vct: str, depth: int) -> bool:
+    def _unaccredited(self, did: str, *, role: str, vct: str, depth: int) -> GovidError | None:
+        """None if `did` holds a trusted `role` accreditation for `vct`, else why not.
+
+        Steps for each accreditation of `did` in `role` for `vct`: (a) never
+        revoked, and `iat` inside its validity (method spec §6.4 step 4: the
+        issuer chooses `iat`, so a revocation counts whatever its date); (b)
+        its grant not signed with a key the accreditor has marked compromised
+        (§5.5.3); (c) the accreditor is the root, or is itself accredited as an
+        accreditor for `vct` by the same rules. The reason for the most telling
+        refusal is returned: a compromised grant key, then a revocation.
+        """
+        missing = IssuerNotAccredited("the issuer is not accredited for this credential type")
         if depth >= MAX_ACCREDITATION_DEPTH:
-            return False
+            return missing
+        refusals: list[GovidError] = []
         for proof in self.lookups.accreditation_proofs(did):
             chain = _unproven_chain(proof, origin=self._origin())
             acc = _accreditation_from(chain, subject=did)
             if acc.role != role or vct not in acc.credential_types:
                 continue
-            if not acc.active_at(self.iat):  # method spec §6.4 step 4: at issuance
+            if acc.revoked_ms is not None:  # (a)
+                refusals.append(AccreditationRevoked("the accreditation was revoked"))
                 continue
-            if acc.accreditor == self.policy.root_did or self._accredited(
-                acc.accreditor, role="accreditor", vct=vct, depth=depth + 1
-            ):
-                self.used.append((proof, chain))
-                return True
-        return False
+            if not acc.trusted_at(self.iat):
+                continue
+            accreditor = self._did_state(acc.accreditor)
+            if grant_key_compromised(acc, accreditor):  # (b)
+                refusals.append(
+                    AccreditationGrantKeyCompromised(
+                        "the accreditation was granted with a key since marked compromised"
+                    )
+                )
+                continue
+            if acc.accreditor != self.policy.root_did:  # (c)
+                upstream = self._unaccredited(
+                    acc.accreditor, role="accreditor", vct=vct, depth=depth + 1
+                )
+                if upstream is not None:
+                    refusals.append(upstream)
+                    continue
+            self.used.append((proof, chain))
+            return None
+        for kind in (AccreditationGrantKeyCompromised, AccreditationRevoked):
+            found = next((r for r in refusals if isinstance(r, kind)), None)
+            if found is not None:
+                return found
+        return missing
 
     # 3
     def disclosures(self) -> None:
@@ -353,13 +395,16 @@ class _Run:
                 raise StatusMissing("the credential names no status list")
             return
         reference = StatusReference.from_claims(self.payload)
-        proof = self.lookups.status_list_proof(reference.uri)
+        # A list is named by its issuer and its uri (method spec §5.7).
+        proof = self.lookups.status_list_proof(self.iss, reference.uri)
         chain = _unproven_chain(proof, origin=self._origin())
         op = chain[-1][0]
         if op.type != STATUS_LIST_PUBLISH or op.payload.get("uri") != reference.uri:
             raise LedgerEvidenceMismatch("the proven entry is not a publication of this list")
         if op.did != self.iss:
             raise StatusListForeign("the status list was not published by the issuer")
+        if self.vct not in op.payload.get("credentialTypes", ()):
+            raise StatusListTypeNotCovered("the issuer's list does not answer for this type")
         self.used.append((proof, chain))
         token = op.payload.get("token")
         if not isinstance(token, str):

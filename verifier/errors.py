@@ -12,9 +12,12 @@ GovidError
 │   ├── IssuerKeyNotValidAtIssuance  issuer_key.not_valid_at_issuance
 │   ├── IssuerKeyUnknown             issuer_key.unknown
 │   ├── IssuerNotAccredited          accreditation.missing
+│   ├── AccreditationRevoked         accreditation.revoked
+│   ├── AccreditationGrantKeyCompromised accreditation.grant_key_compromised
 │   ├── CredentialTypeNotAccepted    policy.vct_not_accepted
 │   ├── StatusMissing                status.missing
 │   ├── StatusListForeign            status_list.foreign
+│   ├── StatusListTypeNotCovered     status_list.type_not_covered
 │   ├── LedgerEvidenceMismatch       ledger.evidence_mismatch
 │   ├── ClaimsNotSatisfied           dcql.claims_not_satisfied
 │   ├── CredentialTypeMismatch       dcql.vct_mismatch
@@ -85,6 +88,22 @@ class IssuerNotAccredited(VerificationFailed):
     code = "accreditation.missing"
 
 
+class AccreditationRevoked(IssuerNotAccredited):
+    """The only accreditation for the type was revoked: none counts, whatever `iat` says.
+
+    Method spec §6.4 step 4: the issuer chooses `iat`, so a revoked
+    accreditation vouches for no credential, as a compromised key signs none.
+    """
+
+    code = "accreditation.revoked"
+
+
+class AccreditationGrantKeyCompromised(IssuerNotAccredited):
+    """The accreditation was granted with a key its accreditor later marked compromised (§5.5.3)."""
+
+    code = "accreditation.grant_key_compromised"
+
+
 class CredentialTypeNotAccepted(VerificationFailed):
     code = "policy.vct_not_accepted"
 
@@ -97,6 +116,12 @@ class StatusListForeign(VerificationFailed):
     """The status list on the ledger was published by someone other than the issuer."""
 
     code = "status_list.foreign"
+
+
+class StatusListTypeNotCovered(VerificationFailed):
+    """The issuer's list does not declare the credential's type (method spec §5.7)."""
+
+    code = "status_list.type_not_covered"
 
 
 class LedgerEvidenceMismatch(VerificationFailed):

@@ -54,8 +54,8 @@ class LedgerLookups(Protocol):
         """One proof per accreditation granted to `did` (grant, then revocation if any)."""
         ...
 
-    def status_list_proof(self, uri: str) -> Proof:
-        """The proof of the latest `status_list.publish` of `uri`."""
+    def status_list_proof(self, issuer: str, uri: str) -> Proof:
+        """The proof of `issuer`'s latest `status_list.publish` of its list `uri` (§5.7)."""
         ...
 
 
@@ -90,8 +90,8 @@ class RegistryLookups:
         # A grant not yet covered by a cosigned checkpoint has no proof: not usable yet.
         return [i["ledgerProof"] for i in items if isinstance(i, dict) and i.get("ledgerProof")]
 
-    def status_list_proof(self, uri: str) -> Proof:
-        body = self._get_json("/status-lists", {"uri": uri})
+    def status_list_proof(self, issuer: str, uri: str) -> Proof:
+        body = self._get_json("/status-lists", {"issuer": issuer, "uri": uri})
         return _proof_or_unavailable(body.get("ledgerProof"))
 
     def _get_json(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
@@ -208,8 +208,10 @@ class CachingLookups:
     def accreditation_proofs(self, did: str) -> Sequence[Proof]:
         return self._get(("acc", did), lambda: self._inner.accreditation_proofs(did))
 
-    def status_list_proof(self, uri: str) -> Proof:
-        return self._get(("status", uri), lambda: self._inner.status_list_proof(uri))
+    def status_list_proof(self, issuer: str, uri: str) -> Proof:
+        return self._get(
+            ("status", issuer + " " + uri), lambda: self._inner.status_list_proof(issuer, uri)
+        )
 
     def _use(self, how: str, age: timedelta) -> None:
         if self._uses is not None:

@@ -46,7 +46,12 @@ def build_context(settings: IssuerSettings) -> IssuerContext:
         witness_vkeys=settings.registry_witness_vkeys,
         quorum=settings.registry_quorum,
     )
-    client = RegistryClient(settings.registry_url, trust=trust)
+    token = settings.registry_write_token
+    client = RegistryClient(
+        settings.registry_url,
+        trust=trust,
+        write_token=token.get_secret_value() if token is not None else None,
+    )
     kek = KEK.parse(settings.kek.get_secret_value() if settings.kek else None)
     engine = private_database(make_engine(settings.url()))
     return IssuerContext(settings, engine, kek, RegistryLedger(client))

@@ -13,6 +13,7 @@ from registry.config import RegistryConfig
 from registry.ledger import Ledger
 from registry.sequencer import Sequencer
 from registry.witnessing import CosignatureGatherer
+from registry.write_quota import WriteQuota
 from service.handlers import install_error_handlers
 from service.limits import BodySizeLimit
 from service.observability import install_observability
@@ -50,6 +51,10 @@ def create_app(config: RegistryConfig) -> FastAPI:
     app.state.sequencer = sequencer
     app.state.vkey = config.log_vkey()
     app.state.min_cosignatures = config.required_cosignatures
+    app.state.write_quota = (
+        WriteQuota(per_minute=config.write_quota) if config.write_quota else None
+    )
+    app.state.writers = config.writers
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     install_error_handlers(app)
     app.include_router(router)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -16,10 +18,11 @@ from did.errors import DIDNotFound, GovidError, InvalidDID, MalformedInput, Meth
 from did.identifiers import DID
 from registry.errors import ProofRequestInvalid
 from registry.ledger import Ledger, b64std
-from registry.operation_errors import UnknownDID
-from registry.operations import METHOD_PREFIX, Operation
+from registry.operation_errors import StatusListIssuerRequired, UnknownDID, WriterTokenInvalid
+from registry.operations import DID_CREATE, METHOD_PREFIX, Operation
 from registry.sequencer import Sequencer
-from service.http_status import status_for
+from registry.write_quota import WriteQuota, WriteQuotaExceeded
+from service.http_status import error_body, status_for
 
 MAX_ENTRIES_PER_PAGE = 1000
 MAX_BODY_BYTES = 512 * 1024
@@ -54,21 +57,95 @@ class OperationOut(BaseModel):
     integratedTime: int  # noqa: N815
 
 
-@router.post("/operations", status_code=201, response_model=OperationOut, tags=["operations"])
+class ErrorOut(BaseModel):
+    error: str
+    error_description: str
+
+
+@router.post(
+    "/operations",
+    status_code=201,
+    response_model=OperationOut,
+    tags=["operations"],
+    responses={
+        401: {"model": ErrorOut, "description": "an unknown writer token"},
+        429: {"model": ErrorOut, "description": "the client's write quota is used up"},
+    },
+)
 async def post_operation(
     body: OperationIn,
+    request: Request,
     ledger: LedgerDep,
     sequencer: Annotated[Sequencer, Depends(get_sequencer)],
-) -> OperationOut:
-    """Append one signed operation. Answers once it is durable, with its log index."""
+) -> OperationOut | JSONResponse:
+    """Append one signed operation. Answers once it is durable, with its log index.
+
+    Writes by clients that are not accredited are limited (method spec §10.1):
+    429 `ledger.write_quota_exceeded` with `Retry-After` once a client has had
+    its quota of successful writes in the last minute.
+    """
     op = Operation.parse(body.operation, ledger=ledger.origin)
-    appended = await sequencer.submit(op)
+    quota: WriteQuota | None = request.app.state.write_quota
+    slot = None
+    try:
+        writer = _writer(request)
+        if quota is not None and not writer and not await _accountable(op, ledger):
+            slot = quota.take(_client_address(request))
+    except WriterTokenInvalid as exc:  # RFC 6750 §3: say which scheme is expected
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        return JSONResponse(error_body(exc), status_code=401, headers=headers)
+    except WriteQuotaExceeded as exc:  # RFC 6585 §4
+        headers = {"Retry-After": str(exc.retry_after)}
+        return JSONResponse(error_body(exc), status_code=429, headers=headers)
+    try:
+        appended = await sequencer.submit(op)
+    except GovidError:
+        if quota is not None and slot is not None:  # refused: it added nothing
+            quota.refund(slot)
+        raise
     return OperationOut(
         index=appended.index,
         operationHash=appended.op_hash,
         did=appended.did,
         integratedTime=appended.time_ms,
     )
+
+
+def _writer(request: Request) -> bool:
+    """True for `Authorization: Bearer <token>` with a configured writer hash (§10.1).
+
+    The deployment's own services write with such a token. Any other
+    `Authorization` is refused (401), never quietly taken as anonymous.
+    """
+    header = request.headers.get("authorization")
+    if header is None:
+        return False
+    scheme, _, token = header.partition(" ")
+    digest = hashlib.sha256(token.strip().encode()).hexdigest()
+    writers: frozenset[str] = request.app.state.writers
+    # Every known hash is compared, in constant time each.
+    known = [hmac.compare_digest(digest, w) for w in writers]
+    if scheme.lower() != "bearer" or not token.strip() or not any(known):
+        raise WriterTokenInvalid("the writer token is not one this registry knows")
+    return True
+
+
+async def _accountable(op: Operation, ledger: Ledger) -> bool:
+    """Whether the operation's author is the root or holds an accreditation that counts now.
+
+    The author is the one the payload names: if it did not sign the operation,
+    the rules refuse it and nothing is written. A `did.create` names a DID
+    that does not exist yet, so it is never accountable.
+    """
+    if op.type == DID_CREATE:
+        return False
+    return await asyncio.to_thread(ledger.accountable, op.did)
+
+
+def _client_address(request: Request) -> str:
+    # The connection's peer as the server sees it (a trusted proxy's forwarded
+    # address once the proxy settings rewrite it); one quota per address.
+    return request.client.host if request.client is not None else "unknown"
 
 
 _RESOLUTION_ERRORS: dict[str, str] = {
@@ -218,11 +295,24 @@ async def accreditations(did: str, request: Request, ledger: LedgerDep) -> dict[
 
 @router.get("/status-lists", tags=["status lists"])
 async def status_list(
-    request: Request, ledger: LedgerDep, uri: Annotated[str, Query(max_length=2048)]
+    request: Request,
+    ledger: LedgerDep,
+    uri: Annotated[str, Query(max_length=2048)],
+    issuer: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> dict[str, Any]:
-    """The latest published token of the status list `uri`, with its ledger proof."""
+    """The latest token `issuer` published for its list `uri`, with its ledger proof.
+
+    A list is named by its issuer and its uri (method spec §5.7): the uri alone
+    names nothing, so asking without `issuer` is a 400 that says what to send.
+    """
+    if issuer is None:
+        raise StatusListIssuerRequired(
+            "a status list is named by its issuer and its uri: "
+            "GET /status-lists?issuer=<did>&uri=<uri>"
+        )
+    DID.parse(issuer)  # a malformed DID is a 400, not a 404
     quorum: int = request.app.state.min_cosignatures
-    return await asyncio.to_thread(ledger.status_list_with_proof, uri, quorum)
+    return await asyncio.to_thread(ledger.status_list_with_proof, issuer, uri, quorum)
 
 
 @router.get("/", tags=["log"])

@@ -130,7 +130,9 @@ def _build_ledger(ledger: Ledger) -> None:
         kid=civil.signing_kid,
         iss=civil.did,
     )
-    _, op = authoring.publish_status_list(civil, uri=ledger.status_uri, sequence=1, token=token)
+    _, op = authoring.publish_status_list(
+        civil, uri=ledger.status_uri, sequence=1, token=token, credential_types=[CIVIL_VCT]
+    )
     ledger.wait_cosigned(ledger.submit(op))
 
 

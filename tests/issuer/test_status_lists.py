@@ -7,10 +7,15 @@ from typing import Any
 
 import httpx
 
+from did.errors import GovidError
 from did.jose import parse_unverified_jws
 from did.status_list import StatusList, StatusReference, StatusType
 from did.status_list_token import status_of, verify_status_list_token
-from tests.issuer.conftest import CIVIL_CLAIMS, Stack
+from issuer.status_lists import publish_status_lists
+from registry import authoring
+from registry.authoring import Keyring
+from registry.proofs import verify_ledger_proof
+from tests.issuer.conftest import CIVIL_CLAIMS, Stack, wait_until
 from tests.issuer.wallet_client import Exchange, new_holder_key, proof_jwt
 
 
@@ -35,9 +40,9 @@ def _issue(stack: Stack, copies: int) -> tuple[str, list[dict[str, Any]]]:
 
 def _ledger_status(stack: Stack, ref: dict[str, Any]) -> tuple[StatusType, int]:
     """The status of `ref` in the list token published on the ledger (proven), and its sequence."""
+    did = stack.agencies["civil"].did
     with stack.registry.client() as client:
-        token, sequence = client.status_list_token(ref["uri"])
-        did = stack.agencies["civil"].did
+        token, sequence = client.status_list_token(did, ref["uri"])
         document = client.resolve(did).did_document
         assert document is not None
     kid = parse_unverified_jws(token).header["kid"]
@@ -72,7 +77,7 @@ def test_revocation_is_batched_onto_the_ledger(stack: Stack) -> None:
 
         # The same token is served at the list's uri.
         with stack.registry.client() as client:
-            on_ledger, _ = client.status_list_token(ref["uri"])
+            on_ledger, _ = client.status_list_token(stack.agencies["civil"].did, ref["uri"])
         assert httpx.get(ref["uri"]).text == on_ledger
 
         reinstated = api.post(f"/api/credentials/{second[0]['id']}/reinstate").json()
@@ -100,3 +105,59 @@ def test_lists_are_large_and_indices_random(stack: Stack) -> None:
     assert StatusList.decode(claims["status_list"]).size >= 131_072
     indices = sorted(c["status_list"]["idx"] for c in creds)
     assert indices != list(range(indices[0], indices[0] + 4))  # not sequential
+
+
+def _declared_types(stack: Stack, uri: str) -> tuple[list[str], int]:
+    """The `credentialTypes` and `sequence` of the agency's latest publication, proven."""
+    did = stack.agencies["civil"].did
+    body = httpx.get(stack.registry.url + "/status-lists", params={"issuer": did, "uri": uri})
+    assert body.status_code == 200, body.text
+    with stack.registry.client() as client:
+        proven = verify_ledger_proof(
+            body.json()["ledgerProof"], trust=client.trust, now=stack.clock()
+        )
+    payload = proven.entries[-1].operation.payload
+    assert proven.entries[-1].operation.did == did
+    return payload["credentialTypes"], payload["sequence"]
+
+
+def test_publications_declare_the_types_the_agency_is_still_accredited_for(
+    stack: Stack,
+) -> None:
+    # Method spec §5.7 rule 1: the ledger logs a publication only if every type
+    # it declares is covered, so the publisher declares what still is.
+    _, refs = _issue(stack, copies=1)
+    uri = refs[0]["status_list"]["uri"]
+    civil, birth = stack.vct("civil_identity"), stack.vct("birth_certificate")
+    did = stack.agencies["civil"].did
+    # Of its two types, the civil agency is accredited for one.
+    wait_until(lambda: _declared_types(stack, uri)[1] >= 1, what="the first publication")
+    assert _declared_types(stack, uri) == ([civil], 1)
+
+    stack.registry.accredit(did, [birth])
+    published = publish_status_lists(stack.ctx, agency="civil", force=True)
+    assert [(p["sequence"], p["error"]) for p in published] == [(2, None)]
+    wait_until(lambda: _declared_types(stack, uri)[1] == 2, what="the second publication")
+    assert _declared_types(stack, uri) == (sorted([civil, birth]), 2)
+
+    # Every accreditation revoked: nothing may be declared, nothing is published.
+    path = stack.registry.data / "root-keys.json"
+    root = Keyring.from_json(json.loads(path.read_text()))
+    with stack.registry.client() as client:
+        for accreditation in client.accreditations(did):
+            root, op = authoring.revoke_accreditation(root, accreditation=accreditation.id)
+            client.submit(op)
+        path.write_text(root.dumps())
+
+        def revoked() -> bool:
+            try:  # until a checkpoint covers the revocations, their proof is not served
+                return all(a.revoked_ms is not None for a in client.accreditations(did))
+            except GovidError:
+                return False
+
+        wait_until(revoked, what="the revocations")
+    published = publish_status_lists(stack.ctx, agency="civil", force=True)
+    assert [(p["sequence"], p["error"]) for p in published] == [
+        (None, "ledger.accreditation_required")
+    ]
+    assert _declared_types(stack, uri)[1] == 2

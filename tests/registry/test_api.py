@@ -122,7 +122,9 @@ def test_resolution_versions_accreditations_and_status_lists(api: dict[str, Any]
         iat=int(time.time()),
         kid=agency.signing_kid,
     )
-    _, publish = authoring.publish_status_list(agency, uri=uri, sequence=1, token=token)
+    _, publish = authoring.publish_status_list(
+        agency, uri=uri, sequence=1, token=token, credential_types=["civil"]
+    )
     published = _submit(client, publish)
     _, rotation = authoring.rotate(agency)
     last = _submit(client, rotation)
@@ -143,11 +145,19 @@ def test_resolution_versions_accreditations_and_status_lists(api: dict[str, Any]
         accs[0]["id"] == granted["operationHash"]
         and accs[0]["ledgerProof"]["index"] == granted["index"]
     )
-    listed = client.get("/status-lists", params={"uri": uri}).json()
+    listed = client.get("/status-lists", params={"issuer": agency.did, "uri": uri}).json()
     assert listed["token"] == token and listed["sequence"] == 1
+    assert listed["issuer"] == agency.did
     assert listed["ledgerProof"]["index"] == published["index"]
-    missing = client.get("/status-lists", params={"uri": "https://nowhere.example/s"})
-    assert (missing.status_code, missing.json()["error"]) == (404, "ledger.status_list_unknown")
+    for params in ({"issuer": agency.did, "uri": "https://nowhere.example/s"},
+                   {"issuer": root.did, "uri": uri}):  # fmt: skip
+        missing = client.get("/status-lists", params=params)
+        assert (missing.status_code, missing.json()["error"]) == (404, "ledger.status_list_unknown")
+    # The uri alone names no list (method spec §5.7): a clear 400, not someone's list.
+    bare = client.get("/status-lists", params={"uri": uri})
+    assert (bare.status_code, bare.json()["error"]) == (400, "ledger.status_list_issuer_required")
+    bad = client.get("/status-lists", params={"issuer": "not a did", "uri": uri})
+    assert (bad.status_code, bad.json()["error"]) == (400, "did.invalid")
 
 
 def test_log_endpoints(api: dict[str, Any]) -> None:

@@ -66,7 +66,11 @@ def _history() -> History:
     )
     root_after_grant = root
     agency, publish_1 = authoring.publish_status_list(
-        agency, uri=LIST_URI, sequence=1, token=_status_token(agency, LIST_URI)
+        agency,
+        uri=LIST_URI,
+        sequence=1,
+        token=_status_token(agency, LIST_URI),
+        credential_types=[CIVIL],
     )
     agency, rotation = authoring.rotate(agency)
     counter, create_counter = authoring.create_did(ledger=ORIGIN)
@@ -81,7 +85,11 @@ def _history() -> History:
     root, revoke = authoring.revoke_accreditation(root, accreditation=op_hash_of(grant_verifier))
     # After the rotation the list is signed with the agency's new key, #key-2.
     agency, publish_2 = authoring.publish_status_list(
-        agency, uri=LIST_URI, sequence=2, token=_status_token(agency, LIST_URI)
+        agency,
+        uri=LIST_URI,
+        sequence=2,
+        token=_status_token(agency, LIST_URI),
+        credential_types=[CIVIL],
     )
     counter, deactivation = authoring.deactivate(counter)
     operations = (

@@ -95,13 +95,21 @@ def _populate(registry: Registry) -> int:
     registry.submit(op)
     accreditation = op_hash_of(op)
     agency, op = authoring.publish_status_list(
-        agency, uri=LIST_URI, sequence=1, token=_status_token(agency, LIST_URI)
+        agency,
+        uri=LIST_URI,
+        sequence=1,
+        token=_status_token(agency, LIST_URI),
+        credential_types=[CIVIL],
     )
     registry.submit(op)
     agency, op = authoring.rotate(agency)
     registry.submit(op)
     agency, op = authoring.publish_status_list(
-        agency, uri=LIST_URI, sequence=2, token=_status_token(agency, LIST_URI)
+        agency,
+        uri=LIST_URI,
+        sequence=2,
+        token=_status_token(agency, LIST_URI),
+        credential_types=[CIVIL],
     )
     registry.submit(op)
     root, op = authoring.revoke_accreditation(root, accreditation=accreditation)

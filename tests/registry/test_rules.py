@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -80,12 +81,21 @@ def _status_token(
     )
 
 
+CIVIL = "https://govid.example/vct/civil"
+
+
+def _publish_op(
+    keyring: Keyring, *, credential_types: tuple[str, ...] = (CIVIL,), **kw: Any
+) -> tuple[Keyring, str]:
+    return authoring.publish_status_list(keyring, credential_types=credential_types, **kw)
+
+
 def _accredit(chain: Chain, root: Keyring, subject: Keyring, role: str = "issuer") -> Keyring:
     root2, op = authoring.grant(
         root,
         subject=subject.did,
         role=role,
-        credential_types=["https://govid.example/vct/civil"],
+        credential_types=[CIVIL],
         valid_from=0,
         valid_until=FOREVER,
     )
@@ -115,6 +125,39 @@ def test_the_same_create_twice_is_a_duplicate(chain: Chain, root: Keyring) -> No
     _, op = authoring.create_did(ledger=LEDGER)
     chain.append(op)
     assert chain.refuse(op) == "ledger.operation_duplicate"
+
+
+def _service(n: int, size: int) -> dict[str, Any]:
+    return {"id": f"#svc-{n}", "type": "LinkedDomains", "serviceEndpoint": "x" * size}
+
+
+@pytest.mark.parametrize(
+    ("services", "extra"),
+    [
+        pytest.param([_service(0, 3000)], 0, id="one-service-over-2KiB"),
+        pytest.param([_service(n, 10) for n in range(17)], 0, id="17-services"),
+        pytest.param([_service(n, 1500) for n in range(16)], 0, id="document-over-16KiB"),
+        pytest.param([], 236 * 1024, id="236KiB-of-undefined-members"),
+        pytest.param([], 64 * 1024, id="create-over-64KiB"),
+    ],
+)
+def test_oversized_creates_are_malformed(services: list[dict[str, Any]], extra: int) -> None:
+    # Issue 13 item 7: what one anonymous write may add to the ledger is small.
+    keyring, op = authoring.create_did(ledger=LEDGER, services=services)
+    if extra:
+        payload = json.loads(Operation.parse(op, ledger=LEDGER).payload_jcs)
+        payload["padding"] = "p" * extra
+        op = sign_operation(payload, private_key_from_jwk(keyring.update_keys[0]),
+                            kid=payload["updateKeys"][0])  # fmt: skip
+    with pytest.raises(GovidError) as exc:
+        Operation.parse(op, ledger=LEDGER)
+    assert exc.value.code == "ledger.operation_malformed"
+
+
+def test_a_full_but_reasonable_document_is_accepted(chain: Chain, root: Keyring) -> None:
+    _, op = authoring.create_did(ledger=LEDGER, services=[_service(n, 800) for n in range(16)])
+    assert len(op) < 64 * 1024
+    chain.append(op)
 
 
 def test_operation_for_another_ledger_is_malformed(chain: Chain) -> None:
@@ -402,47 +445,129 @@ def test_accredited_issuer_publishes_in_sequence(chain: Chain, root: Keyring) ->
     agency = chain.new_did()
     _accredit(chain, root, agency)
     uri = "https://civil.example/status/1"
-    agency, op = authoring.publish_status_list(
-        agency, uri=uri, sequence=1, token=_status_token(agency, uri)
-    )
+    agency, op = _publish_op(agency, uri=uri, sequence=1, token=_status_token(agency, uri))
     effect = chain.append(op)
     record = effect.status_list
     assert record is not None and record.sequence == 1 and record.issuer == agency.did
     # Publications are ordered by sequence and stay out of the DID's chain.
     assert effect.did_state.head == agency.head
-    _, skipped = authoring.publish_status_list(
-        agency, uri=uri, sequence=3, token=_status_token(agency, uri)
-    )
+    _, skipped = _publish_op(agency, uri=uri, sequence=3, token=_status_token(agency, uri))
     assert chain.refuse(skipped) == "ledger.status_list_sequence"
-    _, again = authoring.publish_status_list(
+    _, again = _publish_op(
         agency, uri=uri, sequence=1, token=_status_token(agency, uri, iat=1_700_000_001)
     )
     assert chain.refuse(again) == "ledger.status_list_sequence"
 
 
-def test_another_issuer_cannot_take_over_a_list(chain: Chain, root: Keyring) -> None:
-    first, second = chain.new_did(), chain.new_did()
-    root = _accredit(chain, root, first)
-    _accredit(chain, root, second)
+def test_another_issuer_cannot_take_over_or_squat_a_list(chain: Chain, root: Keyring) -> None:
+    # Issue 13 item 5: a list is named by (issuer, uri). Publishing under
+    # another agency's (predictable) uri, before or after it, creates the
+    # squatter's own list and leaves the owner's untouched.
+    owner, squatter = chain.new_did(), chain.new_did()
+    root = _accredit(chain, root, owner)
+    _accredit(chain, root, squatter)
     uri = "https://civil.example/status/1"
-    chain.append(
-        authoring.publish_status_list(first, uri=uri, sequence=1, token=_status_token(first, uri))[
-            1
-        ]
-    )
-    _, op = authoring.publish_status_list(
-        second, uri=uri, sequence=2, token=_status_token(second, uri)
-    )
-    assert chain.refuse(op) == "ledger.operation_not_authorized"
+    chain.append(_publish_op(squatter, uri=uri, sequence=1, token=_status_token(squatter, uri))[1])
+    chain.append(_publish_op(owner, uri=uri, sequence=1, token=_status_token(owner, uri))[1])
+    _, taking_over = _publish_op(squatter, uri=uri, sequence=3, token=_status_token(squatter, uri))
+    assert chain.refuse(taking_over) == "ledger.status_list_sequence"
+    chain.append(_publish_op(squatter, uri=uri, sequence=2, token=_status_token(squatter, uri))[1])
+    owners = chain.ledger.status_list(owner.did, uri)
+    squatters = chain.ledger.status_list(squatter.did, uri)
+    assert owners is not None and (owners.issuer, owners.sequence) == (owner.did, 1)
+    assert owners.token == _status_token(owner, uri)
+    assert squatters is not None and (squatters.issuer, squatters.sequence) == (squatter.did, 2)
 
 
 def test_unaccredited_issuer_cannot_publish(chain: Chain, root: Keyring) -> None:
     agency = chain.new_did()
     uri = "https://civil.example/status/1"
-    _, op = authoring.publish_status_list(
-        agency, uri=uri, sequence=1, token=_status_token(agency, uri)
-    )
+    _, op = _publish_op(agency, uri=uri, sequence=1, token=_status_token(agency, uri))
     assert chain.refuse(op) == "ledger.accreditation_required"
+
+
+def test_publication_needs_an_accreditation_for_every_declared_type(
+    chain: Chain, root: Keyring
+) -> None:
+    agency = chain.new_did()
+    _accredit(chain, root, agency)
+    uri = "https://civil.example/status/1"
+    token = _status_token(agency, uri)
+    medical = "https://govid.example/vct/medical"
+    _, op = _publish_op(agency, uri=uri, sequence=1, token=token, credential_types=(CIVIL, medical))
+    assert chain.refuse(op) == "ledger.accreditation_required"
+    chain.append(_publish_op(agency, uri=uri, sequence=1, token=token)[1])
+
+
+def test_publication_without_declared_types_is_malformed(chain: Chain, root: Keyring) -> None:
+    agency = chain.new_did()
+    _accredit(chain, root, agency)
+    uri = "https://civil.example/status/1"
+    payload = {
+        "type": "status_list.publish",
+        "ledger": LEDGER,
+        "did": agency.did,
+        "uri": uri,
+        "sequence": 1,
+        "token": _status_token(agency, uri),
+    }
+    op = sign_operation(payload, agency.signing_key(), kid=agency.signing_kid)
+    with pytest.raises(GovidError) as exc:
+        Operation.parse(op, ledger=LEDGER)
+    assert exc.value.code == "ledger.operation_malformed"
+
+
+def test_revoked_issuer_cannot_keep_its_lists_fresh(chain: Chain, root: Keyring) -> None:
+    # Issue 13 item 6: after the revocation, no publication of the list's types.
+    agency = chain.new_did()
+    root, grant = authoring.grant(
+        root, subject=agency.did, role="issuer", credential_types=[CIVIL],
+        valid_from=0, valid_until=FOREVER,
+    )  # fmt: skip
+    granted = chain.append(grant)
+    assert granted.new_accreditation is not None
+    uri = "https://civil.example/status/1"
+    chain.append(_publish_op(agency, uri=uri, sequence=1, token=_status_token(agency, uri))[1])
+    root, revoke = authoring.revoke_accreditation(root, accreditation=granted.new_accreditation.id)
+    chain.append(revoke)
+    _, op = _publish_op(agency, uri=uri, sequence=2, token=_status_token(agency, uri))
+    assert chain.refuse(op) == "ledger.accreditation_required"
+
+
+def test_grants_made_with_a_key_later_compromised_stop_counting(
+    chain: Chain, root: Keyring
+) -> None:
+    # Issue 13 item 10: the root's #key-1 signed the grant, then is marked
+    # compromised: the grant counts no more, for publications nor for scope,
+    # until the root grants again with its new key.
+    issuer, accreditor, sub = chain.new_did(), chain.new_did(), chain.new_did()
+    root = _accredit(chain, root, issuer)
+    root = _accredit(chain, root, accreditor, role="accreditor")
+    uri = "https://civil.example/status/1"
+    chain.append(_publish_op(issuer, uri=uri, sequence=1, token=_status_token(issuer, uri))[1])
+    root, op = authoring.rotate(root, compromised=True)
+    chain.append(op)
+    issued = chain.ledger.accreditations_of(issuer.did)
+    assert [a.granted_by for a in issued] == ["#key-1"]
+    _, op = _publish_op(issuer, uri=uri, sequence=2, token=_status_token(issuer, uri))
+    assert chain.refuse(op) == "ledger.accreditation_required"
+    _, op = authoring.grant(
+        accreditor, subject=sub.did, role="issuer", credential_types=[CIVIL],
+        valid_from=0, valid_until=FOREVER,
+    )  # fmt: skip
+    assert chain.refuse(op) == "ledger.accreditation_required"
+    root = _accredit(chain, root, issuer)  # granted again, with #key-2
+    chain.append(_publish_op(issuer, uri=uri, sequence=2, token=_status_token(issuer, uri))[1])
+
+
+def test_grants_made_before_a_plain_rotation_still_count(chain: Chain, root: Keyring) -> None:
+    # Removal without compromise keeps what the key signed in its window.
+    issuer = chain.new_did()
+    root = _accredit(chain, root, issuer)
+    root, op = authoring.rotate(root)
+    chain.append(op)
+    uri = "https://civil.example/status/1"
+    chain.append(_publish_op(issuer, uri=uri, sequence=1, token=_status_token(issuer, uri))[1])
 
 
 @pytest.mark.parametrize(
@@ -464,7 +589,7 @@ def test_status_list_token_must_be_the_issuers_own(
     agency = chain.new_did()
     _accredit(chain, root, agency)
     uri = "https://civil.example/status/1"
-    _, op = authoring.publish_status_list(agency, uri=uri, sequence=1, token=tamper(agency, uri))
+    _, op = _publish_op(agency, uri=uri, sequence=1, token=tamper(agency, uri))
     assert chain.refuse(op) == "ledger.status_list_token_rejected"
 
 
@@ -475,9 +600,7 @@ def test_replay_of_one_chain_gives_the_same_state(chain: Chain, root: Keyring) -
     agency = chain.new_did()
     root = _accredit(chain, root, agency)
     uri = "https://civil.example/status/9"
-    agency, op = authoring.publish_status_list(
-        agency, uri=uri, sequence=1, token=_status_token(agency, uri)
-    )
+    agency, op = _publish_op(agency, uri=uri, sequence=1, token=_status_token(agency, uri))
     chain.append(op)
     agency, op = authoring.rotate(agency, compromised=True)
     chain.append(op)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from did.errors import GovidError
 from registry import authoring
@@ -18,7 +20,7 @@ from registry.merkle import InMemoryTree, leaf_hash, verify_consistency, verify_
 from registry.migrations import upgrade
 from registry.note import NoteSigner
 from registry.operations import Operation
-from registry.store import EntryRow
+from registry.store import EntryRow, SqlLedger, StatusListRow
 
 ORIGIN = "govid.example/test-log"
 
@@ -43,6 +45,58 @@ def test_migrations_create_the_tables_and_run_twice(
     upgrade(engine)  # idempotent
     tables = set(inspect(engine).get_table_names())
     assert {"registry_entry", "registry_node", "registry_checkpoint"} <= tables
+
+
+def test_migration_0002_names_lists_by_issuer_and_backfills_grant_keys(
+    database_url: str, engines: Callable[[str], Engine]
+) -> None:
+    # A registry at revision 0001 with a grant and a list, as the old code stored them.
+    engine = engines(database_url)
+    upgrade(engine, "0001")
+    root, genesis = authoring.create_did(ledger=ORIGIN)
+    agency, _ = authoring.create_did(ledger=ORIGIN)
+    root, grant = authoring.grant(
+        root, subject=agency.did, role="issuer", credential_types=["civil"],
+        valid_from=0, valid_until=10,
+    )  # fmt: skip
+    acc = {
+        "id": "acc-1", "subject": agency.did, "accreditor": root.did, "role": "issuer",
+        "credentialTypes": ["civil"], "claims": [], "validFrom": 0, "validUntil": 10,
+        "grantedIndex": 1, "revoked": False, "revokedAt": None,
+    }  # fmt: skip
+    uri = "https://civil.example/status/1"
+    with engine.begin() as conn:
+        for idx, op in ((0, genesis), (1, grant)):
+            conn.execute(
+                text(
+                    "INSERT INTO registry_entry (idx, time_ms, op_hash, did, op_type, data) "
+                    "VALUES (:i, :t, :h, :d, 'x', :b)"
+                ),
+                {"i": idx, "t": 5000 + idx, "h": f"h{idx}", "d": root.did,
+                 "b": LogEntry(idx, 5000 + idx, op).to_bytes()},
+            )  # fmt: skip
+        conn.execute(
+            text("INSERT INTO registry_accreditation VALUES ('acc-1', :s, :a, :d)"),
+            {"s": agency.did, "a": root.did, "d": json.dumps(acc)},
+        )
+        conn.execute(
+            text("INSERT INTO registry_status_list VALUES (:u, :i, 3, 1, 'tok')"),
+            {"u": uri, "i": agency.did},
+        )
+    upgrade(engine)
+    with Session(engine) as session:
+        store = SqlLedger(session)
+        migrated = store.accreditation("acc-1")
+        assert migrated is not None
+        assert (migrated.granted_by, migrated.granted_ms) == ("#key-1", 5001)
+        record = store.status_list(agency.did, uri)
+        assert record is not None and (record.sequence, record.token) == (3, "tok")
+        assert store.status_list(root.did, uri) is None
+        # Another issuer's list under the same uri now has a place of its own.
+        session.add(StatusListRow(issuer=root.did, uri=uri, sequence=1, idx=2, token="t2"))
+        session.commit()
+    primary_key = inspect(engine).get_pk_constraint("registry_status_list")
+    assert set(primary_key["constrained_columns"]) == {"issuer", "uri"}
 
 
 def test_batch_appends_get_contiguous_indices_and_provable_leaves(ledger: Ledger) -> None:

@@ -315,7 +315,11 @@ class _Ledger:
 
     def accreditations(self, did: str) -> list[Accreditation]:
         vcts = tuple(vct_for(t, "http://issuer.example") for t in (_CIVIL,))
-        return [Accreditation("a", did, "root", "issuer", vcts, (), 0, 2**40, 1)]
+        return [
+            Accreditation(
+                "a", did, "root", "issuer", vcts, (), 0, 2**40, 1, granted_by="#k", granted_ms=0
+            )
+        ]
 
 
 @pytest.fixture(scope="module")

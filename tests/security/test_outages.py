@@ -168,7 +168,7 @@ def test_every_outbound_fetch_gives_up_on_a_stalling_peer(tmp_path: Path, trickl
                 client.latest_checkpoint,
                 lambda: client.resolve("did:govid:abc"),
                 lambda: client.accreditations("did:govid:abc"),
-                lambda: client.status_list_token("https://x.example/status/1"),
+                lambda: client.status_list_token("did:govid:abc", "https://x.example/status/1"),
             ]
             if not trickle:  # a POST's answer is not deadline-bounded: docs/security.md
                 calls.append(lambda: client.submit("x.y.z"))
@@ -182,7 +182,7 @@ def test_every_outbound_fetch_gives_up_on_a_stalling_peer(tmp_path: Path, trickl
         )
         try:
             fetches: list[Callable[[], object]] = [
-                lambda: lookups.status_list_proof("https://x.example/status/1"),
+                lambda: lookups.status_list_proof("did:govid:abc", "https://x.example/status/1"),
                 lambda: lookups.accreditation_proofs("did:govid:abc"),
                 lambda: lookups.did_proof("did:govid:abc"),
             ]

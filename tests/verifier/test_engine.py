@@ -351,10 +351,10 @@ class _Unreachable:
     def accreditation_proofs(self, did: str) -> Sequence[Mapping[str, Any]]:
         return self.inner.accreditation_proofs(did)
 
-    def status_list_proof(self, uri: str) -> Mapping[str, Any]:
+    def status_list_proof(self, issuer: str, uri: str) -> Mapping[str, Any]:
         if self.down:
             raise EvidenceUnavailable("the registry could not be reached")
-        return self.inner.status_list_proof(uri)
+        return self.inner.status_list_proof(issuer, uri)
 
 
 def test_status_list_unreachable_fails_closed(
@@ -473,8 +473,8 @@ class _Swapped:
     def accreditation_proofs(self, did: str) -> Sequence[Mapping[str, Any]]:
         return self.inner.accreditation_proofs(did)
 
-    def status_list_proof(self, uri: str) -> Mapping[str, Any]:
-        proof = copy.deepcopy(dict(self.inner.status_list_proof(uri)))
+    def status_list_proof(self, issuer: str, uri: str) -> Mapping[str, Any]:
+        proof = copy.deepcopy(dict(self.inner.status_list_proof(issuer, uri)))
         other = self.inner.did_proof(self.issuer)  # the issuer's did.create, a real entry
         proof["inclusionPath"] = other["inclusionPath"]
         proof["index"] = other["index"]

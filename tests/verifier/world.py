@@ -244,7 +244,11 @@ def _publish(world: World, agency: Agency, uri: str, statuses: Mapping[int, int]
     )
     agency.status_sequence += 1
     agency.keyring, op = authoring.publish_status_list(
-        keyring, uri=uri, sequence=agency.status_sequence, token=token
+        keyring,
+        uri=uri,
+        sequence=agency.status_sequence,
+        token=token,
+        credential_types=[CIVIL_VCT, MEDICAL_VCT],
     )
     agency.status_uri = uri
     return _submit(world.url, op)
