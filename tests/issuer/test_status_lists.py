@@ -112,6 +112,8 @@ def _declared_types(stack: Stack, uri: str) -> tuple[list[str], int]:
     did = stack.agencies["civil"].did
     body = httpx.get(stack.registry.url + "/status-lists", params={"issuer": did, "uri": uri})
     assert body.status_code == 200, body.text
+    if body.json()["ledgerProof"] is None:
+        return [], 0  # appended, not yet under a checkpoint: not published yet
     with stack.registry.client() as client:
         proven = verify_ledger_proof(
             body.json()["ledgerProof"], trust=client.trust, now=stack.clock()
