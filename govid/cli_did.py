@@ -12,7 +12,7 @@ import httpx
 import typer
 
 from did.errors import MalformedInput
-from did.keys import generate_private_key, jwk_from_private_key
+from did.keys import SUPPORTED_ALGS, generate_private_key, jwk_from_private_key
 from did.methods import DIDJWKResolver, DIDKeyResolver, DIDWebResolver, did_key_from_public_key
 from did.resolver import ResolutionOptions, Resolver
 from govid._io import print_json, read_secret, write_secret
@@ -54,11 +54,13 @@ QuorumOpt = Annotated[
 @key_app.command("generate")
 def key_generate(
     out: Annotated[Path, typer.Option("--out", help="Where to write the private JWK (mode 0600).")],
-    alg: Annotated[str, typer.Option("--alg", help="EdDSA or ES256.")] = "EdDSA",
+    alg: Annotated[
+        str, typer.Option("--alg", help=f"One of {', '.join(SUPPORTED_ALGS)}.")
+    ] = "EdDSA",
 ) -> None:
     """Write a new private JWK to FILE and print its did:key."""
-    if alg not in ("EdDSA", "ES256"):
-        raise MalformedInput("--alg is EdDSA or ES256")
+    if alg not in SUPPORTED_ALGS:
+        raise MalformedInput(f"--alg is one of {', '.join(SUPPORTED_ALGS)}")
     key = generate_private_key(alg)
     write_secret(out, json.dumps(jwk_from_private_key(key), indent=2) + "\n")
     typer.echo(did_key_from_public_key(key.public_key()))

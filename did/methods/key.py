@@ -2,8 +2,8 @@
 
 `did:key:<Multikey>` where the Multikey is multibase base58btc (`z`) over the
 multicodec prefix and the raw key (Controlled Identifiers 1.0 §2.2.2). govid
-supports Ed25519 (`z6Mk`), P-256 (`zDna`), P-384 (`z82L`) and secp256k1
-(`zQ3s`); other key types answer `unsupportedPublicKeyType`.
+supports Ed25519 (`z6Mk`), P-256 (`zDna`), P-384 (`z82L`), P-521 (`z2J9`) and
+secp256k1 (`zQ3s`); other key types answer `unsupportedPublicKeyType`.
 
 The document is expanded deterministically (did:key §3.1.2 "Document
 creation"): one `Multikey` method `did:key:<mb>#<mb>`, referenced from
