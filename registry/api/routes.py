@@ -12,7 +12,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from did._b64 import b64url_encode
-from did.errors import DIDNotFound, GovidError, InvalidDID, MalformedInput, MethodNotSupported
+from did.errors import (
+    DIDNotFound,
+    GovidError,
+    InvalidDID,
+    InvalidResolutionOptions,
+    MethodNotSupported,
+)
 from did.http_status import status_for
 from did.identifiers import DID
 from registry.errors import ProofRequestInvalid
@@ -112,10 +118,6 @@ async def resolve(
         return JSONResponse(body, status_code=status)
     status = 410 if result["didDocumentMetadata"].get("deactivated") else 200
     return JSONResponse(result, status_code=status, media_type="application/did-resolution+json")
-
-
-class InvalidResolutionOptions(MalformedInput):
-    code = "did.resolution_options_invalid"
 
 
 def _parse_version_id(text: str | None) -> int | None:

@@ -90,6 +90,32 @@ def test_did_key_2025_documents_exactly(vector: Callable[[str], Any], name: str)
     assert plain.to_json() == {k: v for k, v in expected.items() if k != "keyAgreement"}
 
 
+def test_did_key_encryption_key_derivation_is_a_resolution_option(
+    vector: Callable[[str], Any],
+) -> None:
+    # did:key §3.1.2 `enableEncryptionKeyDerivation`: off unless asked, per resolution.
+    expected = vector(f"{KEY_2025}/example04.json")
+    resolver = Resolver([DIDKeyResolver()], clock=lambda: datetime.now(UTC))
+    asked = resolver.resolve(
+        expected["id"], ResolutionOptions(enable_encryption_key_derivation=True)
+    )
+    assert asked.did_document is not None and asked.did_document.to_json() == expected
+    plain = resolver.resolve(expected["id"])  # after the derived one: not served from the cache
+    assert plain.did_document is not None and not plain.did_document.key_agreement
+    # Only Ed25519 keys have an X25519 form; other curves are unchanged.
+    p256 = did_key_from_public_key(generate_private_key("ES256").public_key())
+    other = resolver.resolve(p256, ResolutionOptions(enable_encryption_key_derivation=True))
+    assert other.did_document is not None and not other.did_document.key_agreement
+
+
+def test_did_key_p521_resolves() -> None:
+    key = generate_private_key("ES512").public_key()
+    did = did_key_from_public_key(key)
+    assert did.startswith("did:key:z2J9")
+    doc = DIDKeyResolver().document(DID.parse(did))
+    assert same_public_key(doc.verification_method[0].public_key(), key)
+
+
 @pytest.mark.parametrize(
     "name", ["example01.txt", "example03.txt", "example05.txt", "example07.txt", "example08.txt"]
 )
