@@ -33,7 +33,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final, Protocol
+from typing import Any, Final
 from urllib.parse import unquote, urljoin, urlsplit
 
 from did.document import RELATIONSHIPS
@@ -46,24 +46,18 @@ from did.errors import (
 )
 from did.identifiers import DIDURL
 from did.representations import DID_JSON, REPRESENTATIONS, URI_LIST, produce, produce_node
-from did.resolver import ResolutionOptions, ResolutionResult, error_for, parse_version_time
+from did.resolver import ResolutionOptions, Resolves, error_for, parse_version_time
 
 __all__ = [
     "DID_PARAMETERS",
     "DereferencingOptions",
     "DereferencingResult",
-    "Resolves",
     "dereference",
+    "did_parameters",
 ]
 
 # DID Core §3.2.1 parameters govid acts on.
 DID_PARAMETERS: Final = frozenset({"service", "relativeRef", "versionId", "versionTime"})
-
-
-class Resolves(Protocol):
-    """What dereferencing needs: `did.resolver.Resolver.resolve`."""
-
-    def resolve(self, did: str, options: ResolutionOptions | None = None) -> ResolutionResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +116,11 @@ class DereferencingResult:
         }
 
 
-def _parameters(query: str | None) -> dict[str, str]:
-    """(2) The DID parameters of a query: each once, each known, percent-decoded."""
+def did_parameters(query: str | None) -> dict[str, str]:
+    """(2) The DID parameters of a query: each once, each known, percent-decoded.
+
+    Raises `InvalidDIDURL` otherwise.
+    """
     params: dict[str, str] = {}
     if query is None:
         return params
@@ -194,7 +191,7 @@ def dereference(
     options = options or DereferencingOptions()
     try:
         url = DIDURL.parse(did_url)  # (1)
-        params = _parameters(url.query)  # (2)
+        params = did_parameters(url.query)  # (2)
         raw_time = params.get("versionTime")
         resolution_options = ResolutionOptions(
             version_id=params.get("versionId"),

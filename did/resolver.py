@@ -229,6 +229,41 @@ class RepresentationResult:
         return content_type if isinstance(content_type, str) else None
 
 
+class Resolves(Protocol):
+    """Anything with `Resolver.resolve`'s contract: failures come back as results."""
+
+    def resolve(self, did: str, options: ResolutionOptions | None = None) -> ResolutionResult: ...
+
+
+def resolve_representation(
+    resolver: Resolves, did: str, options: ResolutionOptions | None = None
+) -> RepresentationResult:
+    """`resolveRepresentation` (DID Core §7.1) on top of `resolver.resolve`.
+
+    DID Resolution order: the DID's syntax first (`invalidDid`), then the
+    media type (`representationNotSupported`), then the method's answer.
+    """
+    options = options or ResolutionOptions()
+    media_type = options.accept or DID_JSON
+    try:
+        DID.parse(did)
+        if media_type not in REPRESENTATIONS:
+            raise RepresentationNotSupported(
+                "the DID document is produced as application/did+json or "
+                "application/did+ld+json only"
+            )
+    except GovidError as exc:
+        return RepresentationResult.failure(exc)
+    result = resolver.resolve(did, options)
+    if result.error is not None or result.did_document is None:
+        return RepresentationResult(result.resolution_metadata, b"", {})
+    return RepresentationResult(
+        {**result.resolution_metadata, "contentType": media_type},
+        produce(result.did_document, media_type),
+        result.document_metadata,
+    )
+
+
 class MethodResolver(Protocol):
     """What a DID method plugs into `Resolver`.
 
@@ -292,30 +327,8 @@ class Resolver:
     def resolve_representation(
         self, did: str, options: ResolutionOptions | None = None
     ) -> RepresentationResult:
-        """Resolve `did` into the bytes of the representation `options.accept` names.
-
-        DID Resolution order: the DID's syntax first (`invalidDid`), then the
-        media type (`representationNotSupported`), then the method's answer.
-        """
-        options = options or ResolutionOptions()
-        media_type = options.accept or DID_JSON
-        try:
-            DID.parse(did)
-            if media_type not in REPRESENTATIONS:
-                raise RepresentationNotSupported(
-                    "the DID document is produced as application/did+json or "
-                    "application/did+ld+json only"
-                )
-        except GovidError as exc:
-            return RepresentationResult.failure(exc)
-        result = self.resolve(did, options)
-        if result.error is not None or result.did_document is None:
-            return RepresentationResult(result.resolution_metadata, b"", {})
-        return RepresentationResult(
-            {**result.resolution_metadata, "contentType": media_type},
-            produce(result.did_document, media_type),
-            result.document_metadata,
-        )
+        """Resolve `did` into the bytes of the representation `options.accept` names."""
+        return resolve_representation(self, did, options)
 
     def resolve_document(self, did: str, options: ResolutionOptions | None = None) -> DIDDocument:
         """The current (or requested) document of `did`; raise the govid error otherwise.

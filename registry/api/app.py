@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from registry.api.errors import install_error_handlers
 from registry.api.limits import BodySizeLimit
 from registry.api.observability import install_observability
+from registry.api.resolution import router as resolution_router
 from registry.api.routes import MAX_BODY_BYTES, router
 from registry.bootstrap import append_genesis
 from registry.config import RegistryConfig
@@ -53,5 +54,6 @@ def create_app(config: RegistryConfig) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(resolution_router)
     install_observability(app, service="registry", gauges=ledger.gauges)
     return app
