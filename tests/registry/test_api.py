@@ -142,9 +142,8 @@ def test_resolution_versions_accreditations_and_status_lists(api: dict[str, Any]
     )
 
     accs = client.get(f"/accreditations/{agency.did}").json()["accreditations"]
-    assert (
-        accs[0]["id"] == granted["operationHash"]
-        and accs[0]["ledgerProof"]["index"] == str(granted["index"])
+    assert accs[0]["id"] == granted["operationHash"] and accs[0]["ledgerProof"]["index"] == str(
+        granted["index"]
     )
     listed = client.get("/status-lists", params={"uri": uri}).json()
     assert listed["token"] == token and listed["sequence"] == 1

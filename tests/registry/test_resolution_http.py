@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,62 +18,17 @@ import pytest
 
 from did.errors import GovidError
 from did.resolver import ResolutionOptions
-from registry import authoring
-from registry.api.app import create_app
-from registry.authoring import Keyring
-from registry.bootstrap import init_registry
 from registry.client import RegistryClient
-from registry.config import RegistryConfig
-from registry.proofs import LedgerTrust, verify_ledger_proof
-from tests.servers import serve
+from registry.proofs import verify_ledger_proof
+from tests.registry.did_history import SERVICE, Registry, registry_with_history
 
-SERVICE = {"id": "#files", "type": "LinkedDomains", "serviceEndpoint": "https://files.example/v1/"}
 DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")  # DID Core §7.1.3, no sub-second
-
-
-@dataclass
-class Registry:
-    url: str
-    http: httpx.Client
-    trust: LedgerTrust
-    rotated: Keyring  # two versions: #key-1, then #key-2
-    gone: Keyring  # created, then deactivated
-
-
-def _submit(http: httpx.Client, op: str) -> int:
-    response = http.post("/operations", json={"operation": op})
-    assert response.status_code == 201, response.text
-    index: int = response.json()["index"]
-    return index
-
-
-def _wait_covered(http: httpx.Client, index: int) -> None:
-    # The sequencer signs a checkpoint after each batch: wait for one covering `index`.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        response = http.get("/checkpoint")
-        if response.status_code == 200 and int(response.text.split("\n")[1]) > index:
-            return
-        time.sleep(0.02)
-    raise AssertionError("no checkpoint covered the entry in time")
 
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    data: Path = tmp_path_factory.mktemp("registry")
-    info = init_registry(data)
-    config = RegistryConfig(data_dir=data)
-    trust = LedgerTrust.unsafe_log_only(info["origin"], config.log_verifier())
-    with serve(create_app(config)) as url, httpx.Client(base_url=url, timeout=30) as http:
-        rotated, op = authoring.create_did(ledger=info["origin"], services=[SERVICE])
-        _submit(http, op)
-        gone, op = authoring.create_did(ledger=info["origin"])
-        _submit(http, op)
-        rotated, op = authoring.rotate(rotated)
-        _submit(http, op)
-        gone, op = authoring.deactivate(gone)
-        _wait_covered(http, _submit(http, op))
-        yield Registry(url, http, trust, rotated, gone)
+    with registry_with_history(tmp_path_factory.mktemp("registry")) as running:
+        yield running
 
 
 def _get(registry: Registry, path: str, accept: str | None = None, **params: str) -> httpx.Response:
