@@ -8,7 +8,7 @@ verifier's DID document as the ledger proves it.
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 from jwcrypto import jwk as jwcrypto_jwk
@@ -45,6 +45,13 @@ def test_request_object_has_no_iss_and_a_kid_in_the_verifier_document(
     assert document is not None
     method = document.find_verification_method(kid)
     assert str(method.controller) == did
+    # The registry dereferences the `kid` itself to that key (DID Core §7.2).
+    served = httpx.get(
+        f"{world.url}/1.0/identifiers/{quote(header['kid'], safe=':')}",
+        headers={"Accept": "application/did+json"},
+        timeout=30,
+    )
+    assert served.status_code == 200 and served.json() == method.to_json()
 
     # An independent JOSE library verifies it with that key, and only with it.
     token.allowed_algs = [header["alg"]]
