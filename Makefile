@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 GOVID_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export GOVID_TEST_DATABASE_URL
 
-.PHONY: run test lint reformat bench venv venv-runtime clean soak audit lock
+.PHONY: run test lint reformat bench venv venv-runtime clean soak audit lock conformance
 
 $(UV):
 	@echo "Preparing the installer (uv $(UV_VERSION)) ..."
@@ -53,6 +53,13 @@ COVERAGE_ARGS := $(if $(PYTEST_ARGS),,--cov --cov-report=term:skip-covered)
 test: $(DEV)
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup $(COVERAGE_ARGS) $(PYTEST_ARGS)
 
+# The W3C DID test suite over govid's own output (tools/conformance): did:key and
+# did:jwk resolved here, did:govid through a registry on loopback. The suite is
+# read from ../shared/conformance/did-test-suite (or GOVID_DID_TEST_SUITE) and
+# installed under .conformance/ once per lock; fails on any failing test.
+conformance: $(DEV)
+	$(BIN)/python -m tools.conformance
+
 lint: $(DEV)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
@@ -82,4 +89,4 @@ lock: | $(UV)
 	$(UV) lock --upgrade --python $(PYTHON)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .conformance

@@ -8,6 +8,7 @@ sentence that never echoes the input (it may be personal data) or a secret.
     ├── MalformedInput                 input.malformed      could not parse; nothing checked
     │   ├── InvalidDID                 did.invalid
     │   ├── InvalidDIDURL              did_url.invalid
+    │   ├── InvalidResolutionOptions   did.resolution_options_invalid
     │   ├── InvalidDIDDocument         did_document.invalid
     │   ├── InvalidKey                 key.invalid
     │   ├── InvalidMultibase           multibase.invalid
@@ -124,6 +125,12 @@ class InvalidDID(MalformedInput):
 
 class InvalidDIDURL(MalformedInput):
     code = "did_url.invalid"
+
+
+class InvalidResolutionOptions(MalformedInput):
+    """A resolution option (or the DID parameter it came from) has a bad value."""
+
+    code = "did.resolution_options_invalid"
 
 
 class InvalidDIDDocument(MalformedInput):

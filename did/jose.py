@@ -2,8 +2,8 @@
 
 Only asymmetric signatures with an explicit allow-list: `EdDSA` / `Ed25519`
 (RFC 8037, RFC 9864) with Ed25519 keys and `ES256` (RFC 7518 §3.4) with P-256
-keys by default; `ES384` and `ES256K` (RFC 8812) only when the caller lists
-them in `algs`. `none` and the HMAC family are never accepted, whatever the
+keys by default; `ES384`, `ES512` and `ES256K` (RFC 8812) only when the caller
+lists them in `algs`. `none` and the HMAC family are never accepted, whatever the
 caller asks for: a verifier holding a public key must not be tricked into
 using it as an HMAC secret (RFC 8725 §2.1, §3.1).
 
@@ -100,6 +100,7 @@ _ALGS: Final[dict[str, _Alg]] = {
     "Ed25519": _Alg("Ed25519", None, 0),
     "ES256": _Alg("P-256", hashes.SHA256, 32),
     "ES384": _Alg("P-384", hashes.SHA384, 48),
+    "ES512": _Alg("P-521", hashes.SHA512, 66),
     "ES256K": _Alg("secp256k1", hashes.SHA256, 32),
 }
 # ECDSA signature algorithm objects are immutable: build each once, not per call.
@@ -109,6 +110,7 @@ _ECDSA: Final[dict[type[hashes.HashAlgorithm], ec.ECDSA]] = {
 _EC_CURVES: Final[dict[str, type[ec.EllipticCurve]]] = {
     "P-256": ec.SECP256R1,
     "P-384": ec.SECP384R1,
+    "P-521": ec.SECP521R1,
     "secp256k1": ec.SECP256K1,
 }
 

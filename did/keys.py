@@ -1,6 +1,7 @@
 """Public and private keys in three shapes: `cryptography` objects, JWK, Multikey.
 
-Supported: Ed25519 (OKP, RFC 8037), P-256, P-384 and secp256k1 (EC, RFC 7518 §6.2).
+Supported: Ed25519 (OKP, RFC 8037), P-256, P-384, P-521 and secp256k1 (EC, RFC 7518
+§6.2).
 Conversions are exact in both directions; anything else raises `InvalidKey`
 or `UnsupportedKeyType`.
 
@@ -50,9 +51,13 @@ _CURVES: Final[tuple[_Curve, ...]] = (
     _Curve("Ed25519", None, 32, "ed25519-pub", "ed25519-priv", "EdDSA"),
     _Curve("P-256", ec.SECP256R1, 32, "p256-pub", "p256-priv", "ES256"),
     _Curve("P-384", ec.SECP384R1, 48, "p384-pub", "p384-priv", "ES384"),
+    # RFC 7518 §6.2.1.2: P-521 coordinates are 66 bytes (521 bits, rounded up).
+    _Curve("P-521", ec.SECP521R1, 66, "p521-pub", "p521-priv", "ES512"),
     _Curve("secp256k1", ec.SECP256K1, 32, "secp256k1-pub", "secp256k1-priv", "ES256K"),
 )
 _BY_CRV: Final = {c.crv: c for c in _CURVES}
+# Every JWS algorithm a key can be generated for, in the order a user is offered them.
+SUPPORTED_ALGS: Final[tuple[str, ...]] = tuple(c.alg for c in _CURVES)
 _BY_CODEC: Final = {c.public_codec: c for c in _CURVES} | {c.private_codec: c for c in _CURVES}
 
 # Not in a spec: a bound so a hostile document cannot make us decode megabytes.
@@ -69,7 +74,7 @@ def _curve_of(key: PublicKey | PrivateKey) -> _Curve:
 
 
 def crv_of(key: PublicKey | PrivateKey) -> str:
-    """The JWK `crv` name of a key (`Ed25519`, `P-256`, `P-384`, `secp256k1`)."""
+    """The JWK `crv` name of a key (`Ed25519`, `P-256`, `P-384`, `P-521`, `secp256k1`)."""
     return _curve_of(key).crv
 
 
@@ -86,7 +91,7 @@ def public_key_of(key: PrivateKey) -> PublicKey:
 
 
 def generate_private_key(alg: str) -> PrivateKey:
-    """A fresh private key for JWS `alg` (`EdDSA`/`Ed25519`, `ES256`, `ES384`, `ES256K`)."""
+    """A fresh private key for JWS `alg`: `EdDSA` (or `Ed25519`) or one of `SUPPORTED_ALGS`."""
     if alg in ("EdDSA", "Ed25519"):
         return ed25519.Ed25519PrivateKey.generate()
     for c in _CURVES:

@@ -2,15 +2,22 @@
 
 `Resolver` dispatches a DID to the `MethodResolver` registered for its method
 (`did:key`, `did:jwk`, `did:web`; the registry adds `did:govid` the same way)
-and offers three calls:
+and offers four calls:
 
-- `resolve(did, options)` never raises for a resolution failure: it answers a
-  `ResolutionResult` whose `didResolutionMetadata.error` uses the DID
-  Resolution vocabulary (`invalidDid`, `notFound`, `methodNotSupported`,
-  `representationNotSupported`, `invalidDidDocument`, `internalError`, and the
-  did:key spec's `invalidPublicKey` / `unsupportedPublicKeyType`). A
-  deactivated DID is a success with `didDocumentMetadata.deactivated: true`.
-  This is what the HTTP endpoint `GET /1.0/identifiers/{did}` serves.
+- `resolve(did, options)` (DID Core §7.1 `resolve`) never raises for a
+  resolution failure: it answers a `ResolutionResult` whose
+  `didResolutionMetadata.error` uses the DID Resolution vocabulary
+  (`invalidDid`, `notFound`, `methodNotSupported`, `invalidOptions`,
+  `invalidDidDocument`, `internalError`, and the did:key spec's
+  `invalidPublicKey` / `unsupportedPublicKeyType`). A deactivated DID is a
+  success with `didDocumentMetadata.deactivated: true`. Its resolution
+  metadata never holds `contentType` (§7.1.2: only `resolveRepresentation`
+  has one), and the `accept` option is not read (§7.1.1: it MUST NOT be used
+  with `resolve`).
+- `resolve_representation(did, options)` (§7.1 `resolveRepresentation`)
+  answers the document as bytes in the media type `options.accept` names
+  (`application/did+json` by default, or `application/did+ld+json`), with
+  `contentType`; any other type is `representationNotSupported`.
 - `resolve_document(did, options)` raises the govid error instead
   (`did.not_found`, `did.deactivated`, ...): for code that needs a document.
 - `resolve_verification_key(kid, issuer=..., relationship=..., at=...)` is
@@ -42,7 +49,7 @@ from did.errors import (
     InvalidDIDURL,
     InvalidKey,
     InvalidMultibase,
-    MalformedInput,
+    InvalidResolutionOptions,
     MethodNotSupported,
     RepresentationNotSupported,
     ResolutionUnavailable,
@@ -51,17 +58,13 @@ from did.errors import (
 )
 from did.identifiers import DID, DIDURL
 from did.keys import PublicKey
-
-# Media types of DID Core §6.2 (JSON) and §6.3 (JSON-LD); both are the same
-# document here, since govid always emits @context where one was given.
-SUPPORTED_REPRESENTATIONS: Final = frozenset(
-    {"application/did+json", "application/did+ld+json", "application/json", "*/*"}
-)
+from did.representations import DID_JSON, REPRESENTATIONS, produce
 
 # Most specific first: InvalidDIDURL is not an InvalidDID, but both are MalformedInput.
 _ERROR_BY_KIND: Final[tuple[tuple[type[GovidError], str], ...]] = (
     (InvalidDID, "invalidDid"),
     (InvalidDIDURL, "invalidDidUrl"),
+    (InvalidResolutionOptions, "invalidOptions"),
     (DIDNotFound, "notFound"),
     (MethodNotSupported, "methodNotSupported"),
     (RepresentationNotSupported, "representationNotSupported"),
@@ -73,6 +76,7 @@ _ERROR_BY_KIND: Final[tuple[tuple[type[GovidError], str], ...]] = (
 _KIND_BY_ERROR: Final[dict[str, type[GovidError]]] = {
     "invalidDid": InvalidDID,
     "invalidDidUrl": InvalidDIDURL,
+    "invalidOptions": InvalidResolutionOptions,
     "notFound": DIDNotFound,
     "methodNotSupported": MethodNotSupported,
     "representationNotSupported": RepresentationNotSupported,
@@ -92,36 +96,52 @@ def exception_for(error: str, message: str) -> GovidError:
     return _KIND_BY_ERROR.get(error, ResolutionUnavailable)(message)
 
 
+def parse_version_time(text: str) -> datetime:
+    """A `versionTime` value (DID Core §3.2.1: an XML datetime, UTC) as an aware datetime.
+
+    Any RFC 3339 date-time with a time zone is taken (`Z` or an offset);
+    raise `InvalidResolutionOptions` otherwise.
+    """
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidResolutionOptions("versionTime is not an RFC 3339 date-time") from exc
+    if value.utcoffset() is None:
+        raise InvalidResolutionOptions("versionTime needs a time zone (use Z for UTC)")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class ResolutionOptions:
-    """DID Resolution input metadata (`versionId`, `versionTime`, `accept`).
+    """DID Resolution input metadata (DID Core §7.1.1 and the methods' own options).
 
-    `version_time` must be timezone-aware. `no_cache` bypasses the cache (read and write).
+    `version_time` must be timezone-aware. `accept` is read by
+    `resolve_representation` only. `enable_encryption_key_derivation` is the
+    did:key option of that name (did:key §3.1.2): an Ed25519 did:key gets
+    its X25519 key under `keyAgreement`. `no_cache` bypasses the cache (read
+    and write).
     """
 
     version_id: str | None = None
     version_time: datetime | None = None
     accept: str | None = None
     no_cache: bool = False
+    enable_encryption_key_derivation: bool = False
 
     def __post_init__(self) -> None:
         if self.version_time is not None and self.version_time.utcoffset() is None:
-            raise MalformedInput("versionTime must carry a time zone")
+            raise InvalidResolutionOptions("versionTime must carry a time zone")
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> ResolutionOptions:
         """Options from HTTP query parameters (`versionId`, `versionTime` as RFC 3339)."""
-        version_time = None
-        if (raw := query.get("versionTime")) is not None:
-            try:
-                version_time = datetime.fromisoformat(raw)
-            except ValueError as exc:
-                raise MalformedInput("versionTime is not an RFC 3339 date-time") from exc
+        raw = query.get("versionTime")
+        version_time = None if raw is None else parse_version_time(raw)
         return cls(query.get("versionId"), version_time, query.get("accept"))
 
-    def _cache_key(self) -> tuple[str | None, str | None, str | None]:
+    def _cache_key(self) -> tuple[str | None, str | None, bool]:
         when = None if self.version_time is None else self.version_time.isoformat()
-        return (self.version_id, when, self.accept)
+        return (self.version_id, when, self.enable_encryption_key_derivation)
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -178,6 +198,72 @@ class ResolutionResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class RepresentationResult:
+    """The output of `resolveRepresentation` (DID Core §7.1): metadata and a byte stream.
+
+    On failure the stream is empty, the document metadata is empty and the
+    resolution metadata holds `error`; on success it holds `contentType`.
+    """
+
+    resolution_metadata: Mapping[str, Any]
+    document_stream: bytes
+    document_metadata: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "document_metadata", _frozen(self.document_metadata))
+        object.__setattr__(self, "resolution_metadata", _frozen(self.resolution_metadata))
+
+    @classmethod
+    def failure(cls, exc: GovidError) -> RepresentationResult:
+        return cls({"error": error_for(exc), "errorMessage": exc.message}, b"", {})
+
+    @property
+    def error(self) -> str | None:
+        error = self.resolution_metadata.get("error")
+        return error if isinstance(error, str) else None
+
+    @property
+    def content_type(self) -> str | None:
+        content_type = self.resolution_metadata.get("contentType")
+        return content_type if isinstance(content_type, str) else None
+
+
+class Resolves(Protocol):
+    """Anything with `Resolver.resolve`'s contract: failures come back as results."""
+
+    def resolve(self, did: str, options: ResolutionOptions | None = None) -> ResolutionResult: ...
+
+
+def resolve_representation(
+    resolver: Resolves, did: str, options: ResolutionOptions | None = None
+) -> RepresentationResult:
+    """`resolveRepresentation` (DID Core §7.1) on top of `resolver.resolve`.
+
+    DID Resolution order: the DID's syntax first (`invalidDid`), then the
+    media type (`representationNotSupported`), then the method's answer.
+    """
+    options = options or ResolutionOptions()
+    media_type = options.accept or DID_JSON
+    try:
+        DID.parse(did)
+        if media_type not in REPRESENTATIONS:
+            raise RepresentationNotSupported(
+                "the DID document is produced as application/did+json or "
+                "application/did+ld+json only"
+            )
+    except GovidError as exc:
+        return RepresentationResult.failure(exc)
+    result = resolver.resolve(did, options)
+    if result.error is not None or result.did_document is None:
+        return RepresentationResult(result.resolution_metadata, b"", {})
+    return RepresentationResult(
+        {**result.resolution_metadata, "contentType": media_type},
+        produce(result.did_document, media_type),
+        result.document_metadata,
+    )
+
+
 class MethodResolver(Protocol):
     """What a DID method plugs into `Resolver`.
 
@@ -225,7 +311,7 @@ class Resolver:
         with self._lock:
             self._cache.clear()
 
-    # --- the three entry points -----------------------------------------------------
+    # --- the entry points -------------------------------------------------------------
 
     def resolve(self, did: str, options: ResolutionOptions | None = None) -> ResolutionResult:
         """Resolve `did`; failures come back as `didResolutionMetadata.error`, never raised."""
@@ -237,6 +323,12 @@ class Resolver:
             return ResolutionResult(
                 None, {}, {"error": "internalError", "errorMessage": "the resolver failed"}
             )
+
+    def resolve_representation(
+        self, did: str, options: ResolutionOptions | None = None
+    ) -> RepresentationResult:
+        """Resolve `did` into the bytes of the representation `options.accept` names."""
+        return resolve_representation(self, did, options)
 
     def resolve_document(self, did: str, options: ResolutionOptions | None = None) -> DIDDocument:
         """The current (or requested) document of `did`; raise the govid error otherwise.
@@ -290,8 +382,6 @@ class Resolver:
 
     def _resolve(self, text: str, options: ResolutionOptions) -> ResolutionResult:
         did = DID.parse(text)
-        if options.accept is not None and options.accept not in SUPPORTED_REPRESENTATIONS:
-            raise RepresentationNotSupported("only application/did+json is produced")
         method = self._methods.get(did.method)
         if method is None:
             raise MethodNotSupported("this DID method is not supported")
@@ -303,6 +393,10 @@ class Resolver:
             raise InvalidDIDDocument("the resolved document is for another DID")
         if result.error is None and result.did_document is None:
             raise ResolutionUnavailable("the method resolver returned neither document nor error")
+        if "contentType" in result.resolution_metadata:
+            # DID Core §7.1.2: `contentType` MUST NOT be present when `resolve` was called.
+            meta = {k: v for k, v in result.resolution_metadata.items() if k != "contentType"}
+            result = ResolutionResult(result.did_document, result.document_metadata, meta)
         if result.error is None and not options.no_cache:
             self._cache_put(key, result)
         return result

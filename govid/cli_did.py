@@ -1,9 +1,12 @@
-"""`govid did ...`: keys, resolution, and did:govid life cycle through a registry."""
+"""`govid did ...`: keys, resolution, dereferencing, and did:govid life cycle through a registry."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -11,10 +14,17 @@ from typing import Annotated
 import httpx
 import typer
 
+from did.dereference import DereferencingOptions, dereference
 from did.errors import MalformedInput
-from did.keys import generate_private_key, jwk_from_private_key
+from did.keys import SUPPORTED_ALGS, generate_private_key, jwk_from_private_key
 from did.methods import DIDJWKResolver, DIDKeyResolver, DIDWebResolver, did_key_from_public_key
-from did.resolver import ResolutionOptions, Resolver
+from did.resolver import (
+    MethodResolver,
+    ResolutionOptions,
+    ResolutionResult,
+    Resolver,
+    parse_version_time,
+)
 from govid._io import print_json, read_secret, write_secret
 from registry import authoring
 from registry.authoring import Keyring
@@ -54,11 +64,13 @@ QuorumOpt = Annotated[
 @key_app.command("generate")
 def key_generate(
     out: Annotated[Path, typer.Option("--out", help="Where to write the private JWK (mode 0600).")],
-    alg: Annotated[str, typer.Option("--alg", help="EdDSA or ES256.")] = "EdDSA",
+    alg: Annotated[
+        str, typer.Option("--alg", help=f"One of {', '.join(SUPPORTED_ALGS)}.")
+    ] = "EdDSA",
 ) -> None:
     """Write a new private JWK to FILE and print its did:key."""
-    if alg not in ("EdDSA", "ES256"):
-        raise MalformedInput("--alg is EdDSA or ES256")
+    if alg not in SUPPORTED_ALGS:
+        raise MalformedInput(f"--alg is one of {', '.join(SUPPORTED_ALGS)}")
     key = generate_private_key(alg)
     write_secret(out, json.dumps(jwk_from_private_key(key), indent=2) + "\n")
     typer.echo(did_key_from_public_key(key.public_key()))
@@ -71,13 +83,38 @@ def _registry_client(
     return RegistryClient(url, trust=trust)
 
 
+OptionalRegistryOpt = Annotated[
+    str | None,
+    typer.Option("--registry", envvar="GOVID_REGISTRY_URL", help="Registry for did:govid."),
+]
+AcceptOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--accept",
+        help="Print the resource alone in this media type (application/did+json, "
+        "application/did+ld+json; text/uri-list for a service) instead of the whole result.",
+    ),
+]
+
+
+@contextmanager
+def _resolver(
+    registry: str | None, log_vkey: str | None, witness: list[str] | None, quorum: int | None
+) -> Iterator[Resolver]:
+    """did:key, did:jwk, did:web, and did:govid through `registry` (proofs checked) if given."""
+    with ExitStack() as stack:
+        web = DIDWebResolver(client=stack.enter_context(httpx.Client(timeout=10.0)))
+        methods: list[MethodResolver] = [DIDKeyResolver(), DIDJWKResolver(), web]
+        if registry:
+            client = stack.enter_context(_registry_client(registry, log_vkey, witness, quorum))
+            methods.append(GovidMethodResolver(client))
+        yield Resolver(methods, clock=lambda: datetime.now(UTC), max_cache_entries=0)
+
+
 @app.command("resolve")
 def resolve(
     did: Annotated[str, typer.Argument(help="The DID to resolve.")],
-    registry: Annotated[
-        str | None,
-        typer.Option("--registry", envvar="GOVID_REGISTRY_URL", help="Registry for did:govid."),
-    ] = None,
+    registry: OptionalRegistryOpt = None,
     log_vkey: VKeyOpt = None,
     witness: WitnessOpt = None,
     quorum: QuorumOpt = None,
@@ -85,23 +122,61 @@ def resolve(
     version_time: Annotated[
         str | None, typer.Option("--version-time", help="RFC 3339, e.g. 2026-01-01T00:00:00Z")
     ] = None,
+    accept: AcceptOpt = None,
+    derive_x25519: Annotated[
+        bool,
+        typer.Option(
+            "--enable-encryption-key-derivation",
+            help="did:key: add the X25519 key agreement key of an Ed25519 key.",
+        ),
+    ] = False,
 ) -> None:
-    """Print the DID Resolution result (didDocument, didDocumentMetadata, didResolutionMetadata)."""
-    client = httpx.Client(timeout=10.0)
-    methods: list[object] = [DIDKeyResolver(), DIDJWKResolver(), DIDWebResolver(client=client)]
-    if registry:
-        methods.append(GovidMethodResolver(_registry_client(registry, log_vkey, witness, quorum)))
-    resolver = Resolver(methods, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]
-    when = None
-    if version_time:
-        try:
-            when = datetime.fromisoformat(version_time.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise MalformedInput("--version-time is an RFC 3339 date-time") from exc
-    result = resolver.resolve(did, ResolutionOptions(version_id=version_id, version_time=when))
-    print_json(result.to_json())
-    if result.error:
+    """Print the DID Resolution result (didDocument, didDocumentMetadata, didResolutionMetadata).
+
+    With --accept, print the document alone in that representation
+    (resolveRepresentation); an error is still printed as a whole result.
+    """
+    options = ResolutionOptions(
+        version_id=version_id,
+        version_time=None if version_time is None else parse_version_time(version_time),
+        accept=accept,
+        enable_encryption_key_derivation=derive_x25519,
+    )
+    with _resolver(registry, log_vkey, witness, quorum) as resolver:
+        if accept is None:
+            result = resolver.resolve(did, options)
+        else:
+            shown = resolver.resolve_representation(did, options)
+    if accept is None:
+        print_json(result.to_json())
+        if result.error:
+            raise typer.Exit(1)
+        return
+    if shown.error is not None:
+        print_json(ResolutionResult(None, {}, shown.resolution_metadata).to_json())
         raise typer.Exit(1)
+    sys.stdout.write(shown.document_stream.decode("utf-8") + "\n")
+
+
+@app.command("dereference")
+def dereference_url(
+    did_url: Annotated[str, typer.Argument(help="The DID URL, e.g. 'did:govid:...#key-1'.")],
+    registry: OptionalRegistryOpt = None,
+    log_vkey: VKeyOpt = None,
+    witness: WitnessOpt = None,
+    quorum: QuorumOpt = None,
+    accept: AcceptOpt = None,
+) -> None:
+    """Print the DID URL dereferencing result (DID Core §7.2): a key, a service, a version,
+    or a service endpoint URL (`?service=...&relativeRef=...`)."""
+    with _resolver(registry, log_vkey, witness, quorum) as resolver:
+        result = dereference(resolver, did_url, DereferencingOptions(accept=accept))
+    if accept is None or result.error is not None:
+        print_json(result.to_json())
+        if result.error is not None:
+            raise typer.Exit(1)
+        return
+    sys.stdout.write(result.content.decode("utf-8") + "\n")
 
 
 def _load_keyring(path: Path) -> Keyring:

@@ -112,6 +112,12 @@ class CredentialRequest:
 
     @classmethod
     def parse(cls, body: object, *, batch_size: int) -> CredentialRequest:
+        """Read the members §8.2 defines; every other member is ignored, as §8.2 requires.
+
+        That includes the single `proof` of the drafts: a wallet that sends it
+        beside `proofs` (for older issuers) gets what `proofs` asks for, and
+        one that sends it alone is told to use `proofs`.
+        """
         if not isinstance(body, dict):
             raise CredentialRequestInvalid("the credential request is not a JSON object")
         cid, ident = body.get("credential_configuration_id"), body.get("credential_identifier")
@@ -122,9 +128,9 @@ class CredentialRequest:
             )
         if not isinstance(cid or ident, str):
             raise CredentialRequestInvalid("the credential identifier is not a string")
-        if "proof" in body:  # the single `proof` of drafts was removed in 1.0
-            raise CredentialRequestInvalid("use 'proofs', not 'proof'")
         proofs = body.get("proofs")
+        if proofs is None and "proof" in body:
+            raise ProofInvalid("OpenID4VCI 1.0 takes key proofs in 'proofs'; 'proof' is not read")
         if not isinstance(proofs, dict) or set(proofs) != {"jwt"}:
             raise ProofInvalid("'proofs' must be an object with exactly the 'jwt' proof type")
         jwts = proofs["jwt"]

@@ -31,7 +31,6 @@ from did.identifiers import DID
 from did.resolver import ResolutionOptions, ResolutionResult, exception_for
 from registry.checkpoint import Checkpoint
 from registry.errors import CheckpointRollback, ProofMalformed
-from registry.ledger import _document_metadata
 from registry.operations import (
     ACCREDITATION_GRANT,
     ACCREDITATION_REVOKE,
@@ -39,6 +38,7 @@ from registry.operations import (
 )
 from registry.policy import check_consistent_with
 from registry.proofs import LedgerTrust, ProvenEntries, _b64std, verify_ledger_proof
+from registry.resolution import document_metadata, parse_version_id, version_prefix
 from registry.rules import replay_did
 from registry.state import Accreditation, render_document
 
@@ -214,23 +214,20 @@ class RegistryClient:
         chain = [(p.operation, p.entry.index, p.entry.time_ms) for p in proven.entries]
         if any(op.did != did for op, _, _ in chain):
             raise ProofMalformed("the proof holds operations of another DID")
-        state = replay_did(chain)
-        # The registry must have answered the version that was asked for.
-        if options.version_id is not None and str(state.version) != options.version_id:
-            raise ProofMalformed("the registry answered another version than the one asked")
-        if options.version_time is not None and chain[-1][2] > int(
-            options.version_time.timestamp() * 1000
-        ):
-            raise ProofMalformed("the registry answered a version later than the time asked")
-        document = render_document(state)
-        # The served metadata is recomputed too; only the proof is passed on.
-        # For an earlier version, `keyHistory` is as of that version: a verifier
-        # that needs to know about later compromises resolves the latest one.
-        metadata = _document_metadata(state, state, meta.get("ledgerProof"))
+        # The proof covers the whole chain (method spec §7.3): the asked version
+        # is chosen here, by the same rule as the registry's, and the chain's
+        # end gives what describes the DID now (deactivation, key history).
+        latest = replay_did(chain)
+        length = version_prefix(
+            [(op.type, time_ms) for op, _, time_ms in chain],
+            version_id=parse_version_id(options.version_id),
+            version_time=options.version_time,
+        )
+        state = latest if length == len(chain) else replay_did(chain[:length])
+        # Only the proof is taken from the answer: document and metadata are recomputed.
+        metadata = document_metadata(state, latest, meta.get("ledgerProof"))
         return ResolutionResult(
-            DIDDocument.from_json(document),
-            metadata,
-            {"contentType": "application/did+json", "verifiedBy": "ledgerProof"},
+            DIDDocument.from_json(render_document(state)), metadata, {"verifiedBy": "ledgerProof"}
         )
 
     # --- accreditations and status lists --------------------------------------------

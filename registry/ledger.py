@@ -15,7 +15,7 @@ import base64
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -42,8 +42,9 @@ from registry.operation_errors import (
     UnknownStatusList,
 )
 from registry.operations import Operation
+from registry.resolution import document_metadata, version_prefix
 from registry.rules import check_operation, held_accreditations, replay_did
-from registry.state import DIDState, render_document
+from registry.state import render_document
 from registry.store import CheckpointRow, EntryRow, SqlLedger
 
 
@@ -56,10 +57,6 @@ class Appended:
 
 
 Outcome = Appended | GovidError
-
-
-def _ms_to_rfc3339(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def b64std(data: bytes) -> str:
@@ -258,7 +255,11 @@ class Ledger:
     ) -> dict[str, Any]:
         """The DID Resolution result for `did` with its ledger proof (method spec §7).
 
-        Raises `UnknownDID` when the DID (or the asked version) does not exist.
+        The `ledgerProof` covers the DID's whole chain, whatever version is
+        asked, so that a client can recompute both the version's document and
+        the metadata that describe the DID now (`deactivated`, `keyHistory`,
+        `nextVersionId`). Raises `UnknownDID` when the DID does not exist and
+        `DIDNotFound` when the asked version does not.
         """
         with self.session() as session:
             store = SqlLedger(session)
@@ -269,16 +270,20 @@ class Ledger:
                 (Operation.parse(LogEntry.parse(r.data).operation, ledger=self.origin), r)
                 for r in rows
             ]
-            chosen = _select_version(chain, version_id=version_id, version_time=version_time)
-            state = replay_did([(op, r.idx, r.time_ms) for op, r in chosen])
+            length = version_prefix(
+                [(op.type, r.time_ms) for op, r in chain],
+                version_id=version_id,
+                version_time=version_time,
+            )
+            state = replay_did([(op, r.idx, r.time_ms) for op, r in chain[:length]])
             latest = store.did_state(did)
             assert latest is not None
             checkpoint = store.latest_cosigned_checkpoint(min_cosignatures=min_cosignatures)
-            proof = self._ledger_proof(store, [r for _, r in chosen], checkpoint)
+            proof = self._ledger_proof(store, rows, checkpoint)
         return {
             "didDocument": render_document(state),
-            "didDocumentMetadata": _document_metadata(state, latest, proof),
-            "didResolutionMetadata": {"contentType": "application/did+json"},
+            "didDocumentMetadata": document_metadata(state, latest, proof),
+            "didResolutionMetadata": {},
         }
 
     def _ledger_proof(
@@ -289,18 +294,21 @@ class Ledger:
             return None  # not yet covered by a signed checkpoint; clients retry
         size = checkpoint.size
 
+        # Indices and sizes are decimal strings: DID Core §7.3 allows no numbers
+        # in metadata, and one proof shape serves resolution, accreditations
+        # and status lists alike (method spec §7.2).
         def proved(row: EntryRow) -> dict[str, Any]:
             path = self._prove_inclusion(store, row.idx, size)
             return {
                 "entry": b64url_encode(row.data),
-                "index": row.idx,
+                "index": str(row.idx),
                 "inclusionPath": [b64std(h) for h in path],
             }
 
         head = proved(last)
         return {
             **head,
-            "treeSize": size,
+            "treeSize": str(size),
             "checkpoint": checkpoint.cosigned or checkpoint.note,
             "history": [proved(r) for r in rows[:-1]],
         }
@@ -345,52 +353,6 @@ class Ledger:
             "token": record.token,
             "ledgerProof": proof,
         }
-
-
-def _select_version(
-    chain: list[tuple[Operation, EntryRow]],
-    *,
-    version_id: int | None,
-    version_time: datetime | None,
-) -> list[tuple[Operation, EntryRow]]:
-    """The prefix of the chain that produced the asked version (DID Resolution §4)."""
-    if version_id is None and version_time is None:
-        return chain
-    version = 0
-    chosen: list[tuple[Operation, EntryRow]] = []
-    limit_ms = int(version_time.timestamp() * 1000) if version_time is not None else None
-    for op, row in chain:
-        if limit_ms is not None and row.time_ms > limit_ms:
-            break
-        if op.type in ("did.create", "did.update", "did.deactivate"):
-            version += 1
-            if version_id is not None and version > version_id:
-                break
-        chosen.append((op, row))
-    if not chosen or (version_id is not None and version < version_id):
-        raise UnknownDID("the DID has no such version")
-    return chosen
-
-
-def _document_metadata(
-    state: DIDState, latest: DIDState, proof: dict[str, Any] | None
-) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "created": _ms_to_rfc3339(state.created_ms),
-        "updated": _ms_to_rfc3339(state.updated_ms),
-        "versionId": str(state.version),
-        "deactivated": state.deactivated,
-        # Validity windows of every key the DID ever had, from the latest state:
-        # a key marked compromised later is shown as such even when resolving
-        # an old version (method spec §6.3).
-        "keyHistory": [r.to_json() for r in latest.keys],
-        "ledgerProof": proof,
-    }
-    if latest.version > state.version:
-        meta["nextVersionId"] = str(state.version + 1)
-    if latest.deactivated:
-        meta["deactivated"] = state.deactivated or latest.deactivated
-    return meta
 
 
 __all__ = ["Appended", "Ledger", "Outcome", "b64std"]

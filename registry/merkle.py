@@ -81,6 +81,12 @@ def _check_hashes(what: str, values: Sequence[bytes]) -> None:
         raise ProofMalformed(f"{what} contains a value that is not a {HASH_SIZE}-byte hash")
 
 
+def _check_hash(what: str, value: bytes) -> None:
+    # A malformed input is named for what it is: "the old root", not "the proof".
+    if len(value) != HASH_SIZE:
+        raise ProofMalformed(f"{what} is not a {HASH_SIZE}-byte hash")
+
+
 def _require_hashes(what: str, values: Sequence[bytes]) -> None:
     # For values that come from our own store or code, not from a client: a
     # wrong one is a bug and must surface as one (500), not as a client's 400.
@@ -96,7 +102,8 @@ def root_from_inclusion_proof(
     Raises `ProofMalformed` for values that are not 32 bytes and
     `InclusionProofInvalid` when the proof has the wrong shape for the position.
     """
-    _check_hashes("the inclusion proof", [leaf_hash, *proof])
+    _check_hash("the leaf hash", leaf_hash)
+    _check_hashes("the inclusion proof", proof)
     # (1) The leaf must be inside the tree.
     if not 0 <= index < tree_size:
         raise InclusionProofInvalid("the leaf index is outside the tree")
@@ -127,7 +134,7 @@ def verify_inclusion(
     `leaf_hash` is the leaf *hash*, not the entry. Returns None on success;
     raises `ProofMalformed` or `InclusionProofInvalid` (RFC 9162 §2.1.3.2).
     """
-    _check_hashes("the root", [root])
+    _check_hash("the root", root)
     computed = root_from_inclusion_proof(
         leaf_hash=leaf_hash, index=index, tree_size=tree_size, proof=proof
     )
@@ -146,7 +153,9 @@ def verify_consistency(
     empty tree (root SHA-256("")) is a prefix of every tree with an empty proof.
     Raises `ProofMalformed` or `ConsistencyProofInvalid`.
     """
-    _check_hashes("the consistency proof", [old_root, new_root, *proof])
+    _check_hash("the old root", old_root)
+    _check_hash("the new root", new_root)
+    _check_hashes("the consistency proof", proof)
     if not 0 <= old_size <= new_size:
         raise ConsistencyProofInvalid("the old tree is larger than the new tree")
     if old_size == new_size:

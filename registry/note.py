@@ -253,18 +253,25 @@ def verify_signatures(note: Note, keys: Sequence[NoteKey]) -> tuple[VerifiedSign
 
     Returns the verified lines, possibly none: the caller decides how many it
     needs. A line from a configured key that does not verify rejects the whole
-    note (signed-note "Signatures": clients SHOULD), with the key's error.
+    note (signed-note "Signatures": clients SHOULD), with the key's error; a
+    line whose name and key ID are configured more than once raises
+    `NoteKeyMalformed`.
     """
-    by_id: dict[tuple[str, bytes], NoteKey] = {}
+    by_id: dict[tuple[str, bytes], list[NoteKey]] = {}
     for key in keys:
-        if by_id.setdefault((key.name, key.key_id), key) is not key:
-            raise NoteKeyMalformed("two configured keys share a name and key ID")
+        by_id.setdefault((key.name, key.key_id), []).append(key)
     message = note.unverified_text.encode("utf-8")
     verified: list[VerifiedSignature] = []
     for sig in note.signatures:
-        match = by_id.get((sig.name, sig.key_id))
-        if match is None:  # unknown keys MUST be ignored, even if the name or ID matches
+        matches = by_id.get((sig.name, sig.key_id))
+        if matches is None:  # unknown keys MUST be ignored, even if the name or ID matches
             continue
+        if len(matches) > 1:
+            # A (name, key ID) configured twice is ambiguous, whether it is one key
+            # object listed twice or two equal ones: refused when a line names it,
+            # as golang.org/x/mod/sumdb/note's VerifierList does.
+            raise NoteKeyMalformed("two configured keys share a name and key ID")
+        (match,) = matches
         match.verify(message, sig.signature)
         verified.append(VerifiedSignature(match, sig.signature))
     return tuple(verified)

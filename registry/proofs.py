@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,11 +89,29 @@ def _b64std(text: Any) -> bytes:
         raise ProofMalformed("an inclusion path holds base64 strings") from exc
 
 
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
+
+
+def _count(value: Any, what: str) -> int:
+    """A log index or size: a decimal string (method spec §7.2), or a JSON integer.
+
+    Strings are what registries send since DID Core §7.3 ruled out numbers in
+    metadata; integers are what they sent before. Either way the value is
+    canonical (no sign, no leading zero, no fraction), so one number has one
+    spelling.
+    """
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ProofMalformed(f"the proof's {what} is not a decimal number")
+
+
 def _proven_entry(item: Any, *, checkpoint: Checkpoint, origin: str) -> ProvenEntry:
     if not isinstance(item, Mapping):
         raise ProofMalformed("a proven entry is an object")
-    index, path = item.get("index"), item.get("inclusionPath")
-    if isinstance(index, bool) or not isinstance(index, int) or not isinstance(path, list):
+    index, path = _count(item.get("index"), "index"), item.get("inclusionPath")
+    if not isinstance(path, list):
         raise ProofMalformed("a proven entry has an index and an inclusion path")
     raw = item.get("entry")
     if not isinstance(raw, str):
@@ -136,7 +155,7 @@ def verify_ledger_proof(proof: Any, *, trust: LedgerTrust, now: datetime | None)
     if not isinstance(note, str):
         raise ProofMalformed("the ledger proof carries no checkpoint")
     checkpoint = verify_checkpoint_note(note, trust=trust, now=now)  # (1)
-    if proof.get("treeSize") != checkpoint.size:
+    if _count(proof.get("treeSize"), "tree size") != checkpoint.size:
         raise ProofMalformed("the proof's tree size is not the checkpoint's")
     history = proof.get("history", [])
     if not isinstance(history, list) or len(history) > MAX_HISTORY:

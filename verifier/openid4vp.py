@@ -65,9 +65,16 @@ def build_request_object(
     now: datetime,
     lifetime: timedelta,
 ) -> str:
-    """The signed request object (§5.1, §8.2) for one presentation session."""
+    """The signed request object (§5.1, §8.2) for one presentation session.
+
+    No `iss`: RFC 9101 §4 makes it optional and OpenID4VP identifies the
+    Verifier by `client_id`. Wallet libraries disagree on what `iss` must be
+    when `kid` is a DID URL (the prefixed client id, or the bare DID that the
+    `kid` names), and refuse the other form; leaving it out satisfies both.
+    `kid` is the absolute DID URL of a key in the Verifier's own DID document
+    (§5.9.3), so a wallet resolves the DID and finds the key by that URL.
+    """
     claims: dict[str, Any] = {
-        "iss": client_id,
         "aud": SELF_ISSUED_AUD,
         "client_id": client_id,
         "response_type": "vp_token",

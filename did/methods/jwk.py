@@ -47,7 +47,7 @@ def check_did_jwk_key(jwk: Mapping[str, Any]) -> None:
     """Raise unless `jwk` is a public key govid can put in a did:jwk.
 
     `InvalidKey` for private members or broken values, `UnsupportedKeyType`
-    for key types other than Ed25519, P-256, P-384, secp256k1 and X25519.
+    for key types other than Ed25519, P-256, P-384, P-521, secp256k1 and X25519.
     """
     if _PRIVATE_MEMBERS & jwk.keys():
         raise InvalidKey("a did:jwk must not contain private key members")

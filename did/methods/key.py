@@ -2,8 +2,8 @@
 
 `did:key:<Multikey>` where the Multikey is multibase base58btc (`z`) over the
 multicodec prefix and the raw key (Controlled Identifiers 1.0 §2.2.2). govid
-supports Ed25519 (`z6Mk`), P-256 (`zDna`), P-384 (`z82L`) and secp256k1
-(`zQ3s`); other key types answer `unsupportedPublicKeyType`.
+supports Ed25519 (`z6Mk`), P-256 (`zDna`), P-384 (`z82L`), P-521 (`z2J9`) and
+secp256k1 (`zQ3s`); other key types answer `unsupportedPublicKeyType`.
 
 The document is expanded deterministically (did:key §3.1.2 "Document
 creation"): one `Multikey` method `did:key:<mb>#<mb>`, referenced from
@@ -13,10 +13,14 @@ capabilityDelegation, with the `https://www.w3.org/ns/did/v1.1` context the
 
 Key agreement: the spec's `enableEncryptionKeyDerivation` option derives an
 X25519 key from an Ed25519 one (the birational map of RFC 7748 §4.1) and
-embeds it under keyAgreement. govid signs and never encrypts to DID keys, and
-reusing one secret for signing and for Diffie-Hellman has no security proof,
-so derivation is OFF by default; pass `derive_key_agreement=True` to get the
-spec's example documents exactly.
+embeds it under keyAgreement. govid signs and never
+encrypts to DID keys, and reusing one secret for signing and for
+Diffie-Hellman has no security proof, so derivation is OFF by default: a
+caller asks for it per resolution (`ResolutionOptions.
+enable_encryption_key_derivation`, `govid did resolve
+--enable-encryption-key-derivation`) or for every resolution
+(`DIDKeyResolver(derive_key_agreement=True)`), and then gets the spec's
+example documents exactly.
 """
 
 from __future__ import annotations
@@ -91,9 +95,12 @@ class DIDKeyResolver:
     def resolve(self, did: DID, options: ResolutionOptions) -> ResolutionResult:
         """Expand `did` into its document. A did:key has one version, so
         `versionId`/`versionTime` do not change the answer."""
-        return ResolutionResult(self.document(did))
+        derive = self._derive or options.enable_encryption_key_derivation
+        return ResolutionResult(self.document(did, derive_key_agreement=derive))
 
-    def document(self, did: DID) -> DIDDocument:
+    def document(self, did: DID, *, derive_key_agreement: bool | None = None) -> DIDDocument:
+        """The document of `did`; `derive_key_agreement` overrides the resolver's default."""
+        derive = self._derive if derive_key_agreement is None else derive_key_agreement
         key = public_key_from_did_key(did)
         multibase = did.method_specific_id
         vm_id = f"{did}#{multibase}"
@@ -111,7 +118,7 @@ class DIDKeyResolver:
         }
         for name in _SIGNING_RELATIONSHIPS:
             doc[name] = [vm_id]
-        if self._derive and multibase.startswith("z6Mk"):
+        if derive and multibase.startswith("z6Mk"):
             x25519 = x25519_from_ed25519(public_key_bytes(key))
             agreement = multibase_base58btc_encode(multicodec.wrap("x25519-pub", x25519))
             doc["keyAgreement"] = [

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from registry.api.resolution import router as resolution_router
 from registry.api.routes import MAX_BODY_BYTES, router
 from registry.bootstrap import append_genesis
 from registry.config import RegistryConfig
@@ -58,5 +59,6 @@ def create_app(config: RegistryConfig) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(resolution_router)
     install_observability(app, service="registry", gauges=ledger.gauges)
     return app

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import re
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,15 +12,15 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from did._b64 import b64url_encode
-from did.errors import DIDNotFound, GovidError, InvalidDID, MalformedInput, MethodNotSupported
+from did.errors import GovidError
 from did.identifiers import DID
 from registry.errors import ProofRequestInvalid
 from registry.ledger import Ledger, b64std
-from registry.operation_errors import StatusListIssuerRequired, UnknownDID, WriterTokenInvalid
-from registry.operations import DID_CREATE, METHOD_PREFIX, Operation
+from registry.operation_errors import StatusListIssuerRequired, WriterTokenInvalid
+from registry.operations import DID_CREATE, Operation
 from registry.sequencer import Sequencer
 from registry.write_quota import WriteQuota, WriteQuotaExceeded
-from service.http_status import error_body, status_for
+from service.http_status import error_body
 
 MAX_ENTRIES_PER_PAGE = 1000
 MAX_BODY_BYTES = 512 * 1024
@@ -146,73 +144,6 @@ def _client_address(request: Request) -> str:
     # The connection's peer as the server sees it (a trusted proxy's forwarded
     # address once the proxy settings rewrite it); one quota per address.
     return request.client.host if request.client is not None else "unknown"
-
-
-_RESOLUTION_ERRORS: dict[str, str] = {
-    "did.resolution_options_invalid": "invalidOptions",
-    InvalidDID.code: "invalidDid",
-    MethodNotSupported.code: "methodNotSupported",
-    UnknownDID.code: "notFound",
-    DIDNotFound.code: "notFound",
-}
-
-
-@router.get("/1.0/identifiers/{did}", tags=["resolution"])
-async def resolve(
-    did: str,
-    request: Request,
-    ledger: LedgerDep,
-    version_id: Annotated[str | None, Query(alias="versionId")] = None,
-    version_time: Annotated[str | None, Query(alias="versionTime")] = None,
-) -> JSONResponse:
-    """DIF Universal Resolver shape, with `didDocumentMetadata.ledgerProof`."""
-    try:
-        DID.parse(did)  # DID Core §3.1 syntax (and length bound), else invalidDid
-        if not did.startswith(METHOD_PREFIX):
-            raise MethodNotSupported("this registry resolves did:govid only")
-        vid = _parse_version_id(version_id)
-        vtime = _parse_version_time(version_time)
-        quorum: int = request.app.state.min_cosignatures
-        result = await asyncio.to_thread(
-            ledger.resolve, did, version_id=vid, version_time=vtime, min_cosignatures=quorum
-        )
-    except GovidError as exc:
-        error = _RESOLUTION_ERRORS.get(exc.code, "invalidDid" if status_for(exc) == 400 else None)
-        if error is None:
-            raise
-        body: dict[str, Any] = {
-            "didDocument": None,
-            "didDocumentMetadata": {},
-            "didResolutionMetadata": {"error": error, "errorMessage": exc.message},
-        }
-        status = {"invalidDid": 400, "invalidOptions": 400, "notFound": 404}.get(error, 501)
-        return JSONResponse(body, status_code=status)
-    status = 410 if result["didDocumentMetadata"].get("deactivated") else 200
-    return JSONResponse(result, status_code=status, media_type="application/did-resolution+json")
-
-
-class InvalidResolutionOptions(MalformedInput):
-    code = "did.resolution_options_invalid"
-
-
-def _parse_version_id(text: str | None) -> int | None:
-    if text is None:
-        return None
-    if re.fullmatch(r"[1-9][0-9]{0,11}", text) is None:
-        raise InvalidResolutionOptions("versionId is a positive decimal version number")
-    return int(text)
-
-
-def _parse_version_time(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidResolutionOptions("versionTime is an RFC 3339 date-time") from exc
-    if value.tzinfo is None:
-        raise InvalidResolutionOptions("versionTime needs a time zone (use Z for UTC)")
-    return value
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse, tags=["log"])

@@ -38,7 +38,7 @@ from did.keys import (
 )
 
 VECTORS = "jose/jose_rfc8037_rfc7638_vectors.json"
-ALL_ALGS = frozenset({"EdDSA", "Ed25519", "ES256", "ES384", "ES256K"})
+ALL_ALGS = frozenset({"EdDSA", "Ed25519", "ES256", "ES384", "ES512", "ES256K"})
 
 
 def _token(header: dict[str, Any], payload: bytes, signature: bytes) -> str:

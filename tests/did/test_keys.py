@@ -15,9 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multiformats import multicodec
 
-from did._b64 import b64url_encode
+from did._b64 import b64url_decode, b64url_encode
 from did.errors import GovidError, InvalidKey, InvalidMultibase, UnsupportedKeyType
 from did.keys import (
+    SUPPORTED_ALGS,
     PrivateKey,
     crv_of,
     default_alg,
@@ -42,10 +43,13 @@ from did.keys import (
     to_multikey,
 )
 
-SUPPORTED_CODECS = ("ed25519-pub", "p256-pub", "p384-pub", "secp256k1-pub")
+SUPPORTED_CODECS = ("ed25519-pub", "p256-pub", "p384-pub", "p521-pub", "secp256k1-pub")
+_ALG_OF_CODEC = {"ed25519-pub": "EdDSA", "p256-pub": "ES256", "p384-pub": "ES384"}
+_ALG_OF_CODEC |= {"p521-pub": "ES512", "secp256k1-pub": "ES256K"}
 _CURVES: dict[str, type[ec.EllipticCurve]] = {
     "P-256": ec.SECP256R1,
     "P-384": ec.SECP384R1,
+    "P-521": ec.SECP521R1,
     "secp256k1": ec.SECP256K1,
 }
 _ORDERS = {
@@ -53,6 +57,11 @@ _ORDERS = {
     "P-384": int(
         "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF"
         "581A0DB248B0A77AECEC196ACCC52973",
+        16,
+    ),
+    "P-521": int(  # SEC 2 §2.6.1
+        "01FF" + "FFFFFFFF" * 7 + "FFFFFFFA"
+        "51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409",
         16,
     ),
     "secp256k1": 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141,
@@ -94,9 +103,7 @@ def test_multicodec_key_prefixes(vector: Callable[[str], Any]) -> None:
     rows = {r["name"]: r for r in vector("multiformats/multicodec-key-codecs.extracted.json")}
     for codec in SUPPORTED_CODECS:
         row = rows[codec]
-        key = generate_private_key(
-            {"ed25519-pub": "EdDSA", "p256-pub": "ES256", "p384-pub": "ES384"}.get(codec, "ES256K")
-        ).public_key()
+        key = generate_private_key(_ALG_OF_CODEC[codec]).public_key()
         raw = multibase_base58btc_decode(to_multikey(key))
         prefix = bytes.fromhex(row["varint_prefix_hex_computed"])
         assert raw.startswith(prefix)
@@ -119,10 +126,12 @@ def test_did_key_vectors_key_material(vector: Callable[[str], Any]) -> None:
         multikey = row["did"].removeprefix("did:key:")
         key = from_multikey(multikey)
         assert public_key_bytes(key).hex() == row["raw_public_key_hex_computed"]
+        assert to_multikey(key) == multikey
+        if "public_jwk_computed" not in row:  # the P-521 rows carry no JWK
+            continue
         assert jwk_from_public_key(key) == row["public_jwk_computed"]
         assert multikey_to_jwk(multikey) == row["public_jwk_computed"]
         assert jwk_to_multikey(row["public_jwk_computed"]) == multikey
-        assert to_multikey(key) == multikey
 
 
 def test_did_key_2022_ed25519_seeds(vector: Callable[[str], Any]) -> None:
@@ -135,7 +144,7 @@ def test_did_key_2022_ed25519_seeds(vector: Callable[[str], Any]) -> None:
         assert same_public_key(round_tripped.public_key(), private.public_key())
 
 
-@pytest.mark.parametrize("codec", ["bls12_381-g2-pub", "x25519-pub", "rsa-pub", "p521-pub"])
+@pytest.mark.parametrize("codec", ["bls12_381-g2-pub", "x25519-pub", "rsa-pub"])
 def test_did_key_vectors_of_unsupported_types(vector: Callable[[str], Any], codec: str) -> None:
     rows = vector("did-key/did_key_vectors_normalized.json")
     for row in (r for r in rows if r["multicodec"] == codec):
@@ -199,10 +208,27 @@ def test_multikey_and_jwk_round_trip_for_all_curves(private: PrivateKey) -> None
     assert same_public_key(private_from_multikey(private_to_multikey(private)).public_key(), key)
 
 
-@pytest.mark.parametrize("alg", ["EdDSA", "Ed25519", "ES256", "ES384", "ES256K"])
+@pytest.mark.parametrize("alg", ["EdDSA", "Ed25519", "ES256", "ES384", "ES512", "ES256K"])
 def test_generate_and_default_alg(alg: str) -> None:
     key = generate_private_key(alg)
     assert default_alg(key) == ("EdDSA" if alg == "Ed25519" else alg)
+
+
+def test_supported_algs_are_every_curve() -> None:
+    assert SUPPORTED_ALGS == ("EdDSA", "ES256", "ES384", "ES512", "ES256K")
+    for alg in SUPPORTED_ALGS:
+        assert default_alg(generate_private_key(alg)) == alg
+
+
+def test_p521_keys_round_trip_through_jwk_and_multikey() -> None:
+    # RFC 7518 §6.2.1.2: 66-byte coordinates; multicodec p521-pub (0x1202), a
+    # SEC1-compressed point of 67 bytes; did:key values start with z2J9.
+    key = generate_private_key("ES512").public_key()
+    jwk = jwk_from_public_key(key)
+    assert jwk["crv"] == "P-521" and len(b64url_decode(jwk["x"])) == 66
+    assert to_multikey(key).startswith("z2J9")
+    assert len(public_key_bytes(key)) == 67
+    assert same_public_key(public_key_from_jwk(jwk), key)
 
 
 def test_unknown_alg_is_unsupported() -> None:
@@ -234,7 +260,8 @@ def _bad_jwks() -> dict[str, tuple[dict[str, Any], type[GovidError]]]:
         "unknown-kty": (dict(good, kty="XYZ"), InvalidKey),
         "rsa": ({"kty": "RSA", "n": "AQAB", "e": "AQAB"}, UnsupportedKeyType),
         "oct": ({"kty": "oct", "k": "AAAA"}, UnsupportedKeyType),
-        "p521": (dict(good, crv="P-521"), UnsupportedKeyType),
+        "p521-with-p256-sizes": (dict(good, crv="P-521"), InvalidKey),
+        "p192": (dict(good, crv="P-192"), UnsupportedKeyType),
         "ec-with-okp-curve": (dict(good, crv="Ed25519"), UnsupportedKeyType),
     }
 

@@ -90,6 +90,32 @@ def test_did_key_2025_documents_exactly(vector: Callable[[str], Any], name: str)
     assert plain.to_json() == {k: v for k, v in expected.items() if k != "keyAgreement"}
 
 
+def test_did_key_encryption_key_derivation_is_a_resolution_option(
+    vector: Callable[[str], Any],
+) -> None:
+    # did:key §3.1.2 `enableEncryptionKeyDerivation`: off unless asked, per resolution.
+    expected = vector(f"{KEY_2025}/example04.json")
+    resolver = Resolver([DIDKeyResolver()], clock=lambda: datetime.now(UTC))
+    asked = resolver.resolve(
+        expected["id"], ResolutionOptions(enable_encryption_key_derivation=True)
+    )
+    assert asked.did_document is not None and asked.did_document.to_json() == expected
+    plain = resolver.resolve(expected["id"])  # after the derived one: not served from the cache
+    assert plain.did_document is not None and not plain.did_document.key_agreement
+    # Only Ed25519 keys have an X25519 form; other curves are unchanged.
+    p256 = did_key_from_public_key(generate_private_key("ES256").public_key())
+    other = resolver.resolve(p256, ResolutionOptions(enable_encryption_key_derivation=True))
+    assert other.did_document is not None and not other.did_document.key_agreement
+
+
+def test_did_key_p521_resolves() -> None:
+    key = generate_private_key("ES512").public_key()
+    did = did_key_from_public_key(key)
+    assert did.startswith("did:key:z2J9")
+    doc = DIDKeyResolver().document(DID.parse(did))
+    assert same_public_key(doc.verification_method[0].public_key(), key)
+
+
 @pytest.mark.parametrize(
     "name", ["example01.txt", "example03.txt", "example05.txt", "example07.txt", "example08.txt"]
 )
@@ -108,18 +134,22 @@ def test_did_key_2025_bls_example_is_unsupported(vector_text: Callable[[str], st
         public_key_from_did_key(vector_text(f"{KEY_2025}/example06.txt").strip())
 
 
+SUPPORTED_KEY_CODECS = ("ed25519-pub", "p256-pub", "p384-pub", "p521-pub", "secp256k1-pub")
+
+
 def test_did_key_normalized_vectors(vector: Callable[[str], Any]) -> None:
     resolver = DIDKeyResolver(derive_key_agreement=True)
     for row in vector(NORMALIZED):
         did = DID.parse(row["did"])
-        if row["multicodec"] not in ("ed25519-pub", "p256-pub", "p384-pub", "secp256k1-pub"):
+        if row["multicodec"] not in SUPPORTED_KEY_CODECS:
             with pytest.raises(UnsupportedKeyType):
                 resolver.document(did)
             continue
         doc = resolver.document(did)
         key = doc.find_verification_method(f"#{did.method_specific_id}").public_key()
-        assert jwk_from_public_key(key) == row["public_jwk_computed"]
         assert public_key_bytes(key).hex() == row["raw_public_key_hex_computed"]
+        if "public_jwk_computed" in row:  # not given for the P-521 rows
+            assert jwk_from_public_key(key) == row["public_jwk_computed"]
         if "x25519_keyagreement_multibase_computed" in row:
             agreement = doc.key_agreement[0]
             assert isinstance(agreement, VerificationMethod)

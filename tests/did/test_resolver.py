@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from did.errors import (
     InvalidDID,
     InvalidDIDDocument,
     InvalidDIDURL,
+    InvalidResolutionOptions,
     MalformedInput,
     MethodNotSupported,
     RepresentationNotSupported,
@@ -27,6 +29,7 @@ from did.errors import (
 from did.identifiers import DID
 from did.keys import generate_private_key, jwk_from_public_key, same_public_key, to_multikey
 from did.methods import DIDJWKResolver, DIDKeyResolver, did_jwk_from_jwk, did_key_from_public_key
+from did.representations import produce
 from did.resolver import (
     MethodResolver,
     ResolutionOptions,
@@ -113,12 +116,6 @@ def test_did_test_suite_resolver_outcomes(vector: Callable[[str], Any]) -> None:
         ("not a did", None, "invalidDid", InvalidDID),
         ("did:other:1", None, "methodNotSupported", MethodNotSupported),
         ("did:example:missing", None, "notFound", DIDNotFound),
-        (
-            "did:example:1",
-            ResolutionOptions(accept="text/html"),
-            "representationNotSupported",
-            RepresentationNotSupported,
-        ),
         ("did:example:bad-doc", None, "invalidDidDocument", InvalidDIDDocument),
         ("did:example:other-id", None, "invalidDidDocument", InvalidDIDDocument),
         ("did:example:down", None, "internalError", ResolutionUnavailable),
@@ -159,6 +156,7 @@ def test_bug_in_method_is_internal_error_but_propagates_from_resolve_document() 
 
 def test_error_mapping_round_trips() -> None:
     for exc in (
+        InvalidResolutionOptions("x"),
         InvalidDID("x"),
         DIDNotFound("x"),
         MethodNotSupported("x"),
@@ -170,10 +168,90 @@ def test_error_mapping_round_trips() -> None:
     assert isinstance(exception_for("somethingElse", "x"), ResolutionUnavailable)
 
 
-def test_supported_representations_resolve() -> None:
+def test_resolve_has_no_content_type_and_ignores_accept() -> None:
+    # DID Core §7.1.1: accept MUST NOT be used with resolve; §7.1.2: no contentType.
+    answer = ResolutionResult(_doc("did:example:1"), {}, {"contentType": "application/did+json"})
+    resolver = _resolver(FakeMethod({"did:example:1": answer}))
+    for accept in (None, "application/did+json", "text/html"):
+        result = resolver.resolve("did:example:1", ResolutionOptions(accept=accept))
+        assert result.error is None and "contentType" not in result.resolution_metadata
+
+
+def _context_doc(did: str) -> DIDDocument:
+    key = to_multikey(generate_private_key("EdDSA").public_key())
+    return _doc(
+        did,
+        **{
+            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+            "verificationMethod": [
+                {"id": "#k", "type": "Multikey", "controller": did, "publicKeyMultibase": key}
+            ],
+        },
+    )
+
+
+def test_resolve_representation_produces_both_json_forms() -> None:
+    document = _context_doc("did:example:1")
+    answer = ResolutionResult(document, {"versionId": "1"}, {})
+    resolver = _resolver(FakeMethod({"did:example:1": answer}))
+    plain = resolver.resolve_representation("did:example:1")
+    assert plain.content_type == "application/did+json" and plain.error is None
+    as_json = json.loads(plain.document_stream)
+    assert "@context" not in as_json and as_json == {
+        k: v for k, v in document.to_json().items() if k != "@context"
+    }
+    assert plain.document_metadata == {"versionId": "1"}
+    ld = resolver.resolve_representation(
+        "did:example:1", ResolutionOptions(accept="application/did+ld+json")
+    )
+    assert ld.content_type == "application/did+ld+json"
+    assert json.loads(ld.document_stream) == document.to_json()
+    assert DIDDocument.from_json(json.loads(plain.document_stream)).id == document.id
+
+
+@pytest.mark.parametrize(
+    ("did", "accept", "error"),
+    [
+        ("did:example:1", "text/html", "representationNotSupported"),
+        ("did:example:1", "application/did+cbor", "representationNotSupported"),
+        ("not a did", "text/html", "invalidDid"),  # the DID is checked first
+        ("did:example:missing", None, "notFound"),
+        ("did:other:1", None, "methodNotSupported"),
+    ],
+)
+def test_resolve_representation_errors_have_an_empty_stream(
+    did: str, accept: str | None, error: str
+) -> None:
     resolver = _resolver(FakeMethod({"did:example:1": ResolutionResult(_doc("did:example:1"))}))
-    for accept in ("application/did+json", "application/did+ld+json"):
-        assert resolver.resolve("did:example:1", ResolutionOptions(accept=accept)).error is None
+    result = resolver.resolve_representation(did, ResolutionOptions(accept=accept))
+    assert (result.error, result.document_stream, dict(result.document_metadata)) == (
+        error,
+        b"",
+        {},
+    )
+    assert "contentType" not in result.resolution_metadata
+
+
+def test_ld_representation_gets_a_context_when_the_document_has_none() -> None:
+    key = to_multikey(generate_private_key("EdDSA").public_key())
+    bare = _doc(
+        "did:example:1",
+        verificationMethod=[
+            {
+                "id": "#k",
+                "type": "Multikey",
+                "controller": "did:example:1",
+                "publicKeyMultibase": key,
+            }
+        ],
+    )
+    ld = json.loads(produce(bare, "application/did+ld+json"))
+    assert ld["@context"] == [
+        "https://www.w3.org/ns/did/v1",
+        "https://w3id.org/security/multikey/v1",
+    ]
+    with pytest.raises(ValueError):
+        produce(bare, "text/html")
 
 
 # --- results and options -------------------------------------------------------------
@@ -199,10 +277,12 @@ def test_options_from_query() -> None:
         {"versionId": "2", "versionTime": "2026-01-01T00:00:00Z"}
     )
     assert options == ResolutionOptions(version_id="2", version_time=T0)
-    with pytest.raises(MalformedInput):
-        ResolutionOptions.from_query({"versionTime": "yesterday"})
+    for bad in ("yesterday", "2026-01-01T00:00:00"):  # the second has no time zone
+        with pytest.raises(InvalidResolutionOptions):
+            ResolutionOptions.from_query({"versionTime": bad})
     with pytest.raises(MalformedInput):
         ResolutionOptions(version_time=datetime(2026, 1, 1))  # naive: the point
+    assert error_for(InvalidResolutionOptions("x")) == "invalidOptions"
 
 
 def test_options_reach_the_method() -> None:

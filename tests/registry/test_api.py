@@ -133,22 +133,24 @@ def test_resolution_versions_accreditations_and_status_lists(api: dict[str, Any]
     latest = client.get(f"/1.0/identifiers/{agency.did}").json()
     assert latest["didDocumentMetadata"]["versionId"] == "2"
     proof = latest["didDocumentMetadata"]["ledgerProof"]
-    assert [h["index"] for h in proof["history"]] == [granted["index"] - 1]  # the create only
+    # Indices are decimal strings (DID Core §7.3 metadata has no numbers).
+    assert [h["index"] for h in proof["history"]] == [str(granted["index"] - 1)]  # the create
     first = client.get(f"/1.0/identifiers/{agency.did}", params={"versionId": "1"}).json()
     assert first["didDocumentMetadata"]["nextVersionId"] == "2"
+    # An old version's proof still covers the whole chain (method spec §7.3).
+    assert first["didDocumentMetadata"]["ledgerProof"]["index"] == str(last["index"])
     assert (
         client.get(f"/1.0/identifiers/{agency.did}", params={"versionId": "3"}).status_code == 404
     )
 
     accs = client.get(f"/accreditations/{agency.did}").json()["accreditations"]
-    assert (
-        accs[0]["id"] == granted["operationHash"]
-        and accs[0]["ledgerProof"]["index"] == granted["index"]
+    assert accs[0]["id"] == granted["operationHash"] and accs[0]["ledgerProof"]["index"] == str(
+        granted["index"]
     )
     listed = client.get("/status-lists", params={"issuer": agency.did, "uri": uri}).json()
     assert listed["token"] == token and listed["sequence"] == 1
     assert listed["issuer"] == agency.did
-    assert listed["ledgerProof"]["index"] == published["index"]
+    assert listed["ledgerProof"]["index"] == str(published["index"])
     for params in ({"issuer": agency.did, "uri": "https://nowhere.example/s"},
                    {"issuer": root.did, "uri": uri}):  # fmt: skip
         missing = client.get("/status-lists", params=params)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -185,6 +186,60 @@ def test_tdev_consistency_vector(name: str, vector: Callable[[str], Any]) -> Non
         with pytest.raises((ConsistencyProofInvalid, ProofMalformed)) as info:
             run()
         assert info.value.code == expected
+
+
+# Which input a malformed-value vector breaks, and how the error must name it.
+_NAMED_INPUTS = (
+    ("root1", "the old root"),
+    ("root2", "the new root"),
+    ("root", "the root"),  # checked before the leaf: it names the tree
+    ("leafHash", "the leaf hash"),
+)
+
+
+def _malformed_inputs(kind: str) -> list[tuple[str, str]]:
+    out = []
+    for name in _vector_names(kind):
+        values = json.loads((VECTORS / name).read_text(encoding="utf-8"))
+        for field, words in _NAMED_INPUTS:
+            value = values.get(field)
+            if value is not None and len(_b64(value)) != HASH_SIZE:
+                out.append((name, words))
+                break
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "words"), _malformed_inputs("consistency") + _malformed_inputs("inclusion")
+)
+def test_tdev_malformed_inputs_are_named_in_the_error(
+    name: str, words: str, vector: Callable[[str], Any]
+) -> None:
+    # wrong-root1/2, wrong-leaf, empty-root...: the error says which value is not a hash.
+    case = vector(name)
+    with pytest.raises(ProofMalformed) as info:
+        if "size1" in case:
+            verify_consistency(
+                old_size=case["size1"],
+                new_size=case["size2"],
+                old_root=_b64(case["root1"]),
+                new_root=_b64(case["root2"]),
+                proof=[_b64(p) for p in case["proof"] or []],
+            )
+        else:
+            verify_inclusion(
+                leaf_hash=_b64(case["leafHash"]),
+                index=case["leafIdx"],
+                tree_size=case["treeSize"],
+                proof=[_b64(p) for p in case["proof"] or []],
+                root=_b64(case["root"]),
+            )
+    assert info.value.message.startswith(words + " is not")
+
+
+def test_malformed_vectors_cover_both_roots_and_the_leaf() -> None:
+    named = {w for _, w in _malformed_inputs("consistency") + _malformed_inputs("inclusion")}
+    assert named == {"the old root", "the new root", "the leaf hash", "the root"}
 
 
 def test_rfc6962_reference_tree_roots(vector: Callable[[str], Any]) -> None:

@@ -187,6 +187,22 @@ def test_two_configured_keys_with_one_name_and_id_are_refused() -> None:
     assert _code(lambda: open_note(signed, [a, forged])) == NoteKeyMalformed.code
 
 
+def test_a_key_listed_twice_is_ambiguous_whether_same_object_or_equal() -> None:
+    # golang.org/x/mod/sumdb/note: VerifierList keeps both, and Open fails with
+    # "ambiguous key" on a line naming them; equality, not identity, decides.
+    signer = _signer("example.org/log", 1)
+    signed = sign_note("x\n", [signer])
+    key = signer.verifier()
+    equal = NoteVerifier.from_vkey(key.to_vkey())
+    assert equal == key and equal is not key
+    for keys in ([key, key], [key, equal], [equal, key, equal]):
+        assert _code(lambda keys=keys: open_note(signed, keys)) == NoteKeyMalformed.code
+    assert open_note(signed, [key]).verified[0].key == key
+    # As in Go, an ambiguous key that no line names is not looked at.
+    other = _signer("example.org/other", 2).verifier()
+    assert open_note(signed, [key, other, other]).verified[0].key == key
+
+
 # --- several signers, limits, unknown keys ------------------------------------------------
 
 

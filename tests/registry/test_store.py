@@ -193,10 +193,11 @@ def test_resolution_carries_a_proof_for_every_chain_entry(ledger: Ledger) -> Non
     ledger.sign_new_checkpoint()
     result = ledger.resolve(agency.did)
     proof = result["didDocumentMetadata"]["ledgerProof"]
-    assert proof["index"] == 2 and proof["treeSize"] == 3
-    assert [h["index"] for h in proof["history"]] == [1]
+    assert proof["index"] == "2" and proof["treeSize"] == "3"
+    assert [h["index"] for h in proof["history"]] == ["1"]
     old = ledger.resolve(agency.did, version_id=1)
     assert old["didDocumentMetadata"]["nextVersionId"] == "2"
+    assert old["didDocumentMetadata"]["ledgerProof"]["index"] == "2"  # the whole chain
     assert old["didDocument"]["verificationMethod"][0]["id"].endswith("#key-1")
 
 

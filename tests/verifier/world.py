@@ -70,6 +70,11 @@ CIVIL_DISCLOSABLE = [[k] for k in CIVIL_CLAIMS] + [
 REVOKED_IDX, SUSPENDED_IDX = 7, 9
 
 
+def _ms(text: str) -> int:
+    """`keyHistory` bounds are RFC 3339 strings with milliseconds (method spec §6.1)."""
+    return round(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
 @dataclass
 class Agency:
     keyring: authoring.Keyring
@@ -120,14 +125,14 @@ class World:
     def valid_iat(self, name: str, fragment: str = "#key-1") -> datetime:
         """A second inside the window of `fragment` (log time is ms, `iat` seconds)."""
         record = next(r for r in self.key_history[name] if r["id"] == fragment)
-        start = math.ceil(record["validFrom"] / 1000)
+        start = math.ceil(_ms(record["validFrom"]) / 1000)
         end = record["validUntil"]
-        assert end is None or start * 1000 < end, "the key window is shorter than a second"
+        assert end is None or start * 1000 < _ms(end), "the key window is shorter than a second"
         return datetime.fromtimestamp(start, UTC)
 
     def after_window(self, name: str, fragment: str = "#key-1") -> datetime:
         record = next(r for r in self.key_history[name] if r["id"] == fragment)
-        return datetime.fromtimestamp(math.ceil(record["validUntil"] / 1000) + 1, UTC)
+        return datetime.fromtimestamp(math.ceil(_ms(record["validUntil"]) / 1000) + 1, UTC)
 
     def issue(
         self,
