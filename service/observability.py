@@ -15,6 +15,7 @@ Each app gets its own `CollectorRegistry`, so several services in one process
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
@@ -27,6 +28,11 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.routing import Match
 
 Scrape = Callable[[], Mapping[str, float]]
+
+# One line per request (the console of `make run`): service, method, route
+# template, status and time. Never the raw path or query (they carry offer
+# ids, DIDs of citizens' holder keys, codes) nor the client address.
+access_log = logging.getLogger("govid.access")
 
 
 def _registry(app: FastAPI) -> CollectorRegistry:
@@ -83,7 +89,17 @@ def install_observability(
         response = await call_next(request)
         route = _route_of(app, request)
         requests.labels(service, request.method, route, str(response.status_code)).inc()
-        latency.labels(service, route).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        latency.labels(service, route).observe(elapsed)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "%s %s %s %d %.1f ms",
+                service,
+                request.method,
+                route,
+                response.status_code,
+                elapsed * 1000,
+            )
         return response
 
     existing = {getattr(r, "path", None) for r in app.router.routes}

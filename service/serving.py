@@ -81,8 +81,14 @@ def uvicorn_config(
     trusted_proxies: Sequence[str] = (),
     **options: Any,
 ) -> uvicorn.Config:
-    """The uvicorn configuration of a govid server; `options` are uvicorn's other settings."""
+    """The uvicorn configuration of a govid server; `options` are uvicorn's other settings.
+
+    uvicorn's own access log is off: it prints the raw path and query (offer
+    ids, codes) and the client address; `service.observability` logs one line
+    per request with the route template instead.
+    """
     options.setdefault("log_level", "warning")
+    options.setdefault("access_log", False)
     return uvicorn.Config(app, host=host, port=port, **options, **proxy_options(trusted_proxies))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
@@ -29,6 +30,24 @@ def test_registry_metrics_count_requests_by_route_template(tmp_path: Path) -> No
     assert 'route="/1.0/identifiers/{did}"' in text
     assert keyring.did not in text, "a raw path (with an identifier) leaked into the metrics"
     assert "govid_ledger_size 2.0" in text
+
+
+def test_every_request_gets_one_access_log_line_without_identifiers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    info = init_registry(tmp_path / "reg")
+    with caplog.at_level(logging.INFO, logger="govid.access"):
+        with serve(create_app(RegistryConfig(data_dir=tmp_path / "reg"))) as url:
+            keyring, op = authoring.create_did(ledger=info["origin"])
+            assert httpx.post(url + "/operations", json={"operation": op}).status_code == 201
+            httpx.get(f"{url}/1.0/identifiers/{keyring.did}?versionId=1")
+            httpx.get(url + "/no-such-page")
+    lines = [r.getMessage() for r in caplog.records if r.name == "govid.access"]
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("registry POST /operations 201 ")
+    assert lines[1].startswith("registry GET /1.0/identifiers/")
+    assert lines[2].startswith("registry GET unmatched 404 ")
+    assert not any(keyring.did in line or "versionId" in line for line in lines)
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
