@@ -55,11 +55,12 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(prog="python -m bench._bare_app")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--fd", type=int, default=None, help="an inherited listening socket")
     args = parser.parse_args()
     # The settings of `govid registry serve` (govid/cli_registry.py, through
     # service/serving.py): one worker, no access log.
-    serve(app, host=args.host, port=args.port, service="bench", access_log=False)
+    serve(app, host=args.host, port=args.port, service="bench", fd=args.fd)
 
 
 if __name__ == "__main__":

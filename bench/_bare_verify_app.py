@@ -116,10 +116,11 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(prog="python -m bench._bare_verify_app")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--fd", type=int, default=None, help="an inherited listening socket")
     args = parser.parse_args()
     # The same uvicorn configuration as a govid server (service/serving.py).
-    serve(app, host=args.host, port=args.port, service="bench", access_log=False)
+    serve(app, host=args.host, port=args.port, service="bench", fd=args.fd)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -83,45 +82,39 @@ class Stack:
         return counter
 
 
-def _free_base(count: int = 8) -> int:
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 60000)
-        try:
-            socks = []
-            for port in range(base, base + count):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind((HOST, port))
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-        return base
-    raise RuntimeError("no run of free ports on loopback")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
+def listener() -> socket.socket:
+    """A listening loopback socket for a child server (`--fd`): the port is ours from now on."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((HOST, 0))
+    sock.listen(1024)
+    return sock
 
 
 class Process:
     """A child in its own session, so that it and its children stop together."""
 
-    def __init__(self, args: list[str], log: Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        log: Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        sock: socket.socket | None = None,
+    ) -> None:
+        """Start `python -m ARGS`; with `sock`, the child serves on it (`--fd`)."""
+        fds = () if sock is None else (sock.fileno(),)
+        extra = [] if sock is None else ["--fd", str(sock.fileno())]
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", *args],
+                [sys.executable, "-m", *args, *extra],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 env={**os.environ, **(env or {})},
                 cwd=ROOT,
+                pass_fds=fds,
             )
+        self.sock = sock  # held open for the child's whole life
         self.log = log
 
     def check(self) -> None:
@@ -181,9 +174,9 @@ def verifier_env(data: Path, description: Mapping[str, Any], public_url: str) ->
 @contextmanager
 def running_stack(tmp: Path) -> Iterator[Stack]:
     data = tmp / "stack"
-    base = _free_base()
+    # Port base 0: the stack binds free ports itself and names them in stack.json.
     up = Process(
-        ["govid.cli", "up", "--data", str(data), "--port-base", str(base), "--host", HOST],
+        ["govid.cli", "up", "--data", str(data), "--port-base", "0", "--host", HOST],
         tmp / "stack.log",
     )
     verifier: Process | None = None
@@ -194,21 +187,19 @@ def running_stack(tmp: Path) -> Iterator[Stack]:
             if time.monotonic() > deadline:
                 raise RuntimeError("govid up did not come up in time")
             time.sleep(0.1)
-        time.sleep(0.2)  # written with write_secret: let the write finish
+        # stack.json appears whole: write_secret writes a temporary file and renames it.
         description = json.loads((data / "stack.json").read_text(encoding="utf-8"))
-        port = _free_port()
-        url = f"http://{HOST}:{port}"
+        sock = listener()
+        url = f"http://{HOST}:{sock.getsockname()[1]}"
         env = verifier_env(data, description, url)
-        verifier = Process(
-            ["bench._verifier_app", "--host", HOST, "--port", str(port)],
-            tmp / "verifier.log",
-            env,
-        )
+        verifier = Process(["bench._verifier_app"], tmp / "verifier.log", env, sock=sock)
         _wait_http(url + "/healthz", verifier)
         yield Stack(data, description, url, env)
     finally:
         if verifier is not None:
             verifier.stop()
+            if verifier.sock is not None:
+                verifier.sock.close()
         up.stop()
 
 

@@ -23,7 +23,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(prog="python -m bench._verifier_app")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--fd", type=int, default=None, help="an inherited listening socket")
     args = parser.parse_args()
     settings = VerifierSettings()  # from the environment
     app: FastAPI = create_app(build_context(settings))
@@ -33,7 +34,7 @@ def main() -> None:
         return {"status": "ok"}
 
     # The same uvicorn configuration as a govid server (service/serving.py).
-    serve(app, host=args.host, port=args.port, service="bench", access_log=False)
+    serve(app, host=args.host, port=args.port, service="bench", fd=args.fd)
 
 
 if __name__ == "__main__":

@@ -38,11 +38,11 @@ from bench._stack import (
     CONFIGURATION,
     Process,
     Stack,
-    _free_port,
     _wait_http,
     agency_token,
     counter_token,
     issue_credentials,
+    listener,
     now,
     running_stack,
     well_known,
@@ -123,11 +123,13 @@ def run(settings: Settings) -> list[Record]:
             _wait_until_accepted(stack, probe)
             issuer = issuer_public_key(stack, probe[0][1])
             spec = _spec(stack, tmp)
-            port = _free_port()
+            sock = listener()
+            port = sock.getsockname()[1]
             bare = Process(
-                ["bench._bare_verify_app", "--host", "127.0.0.1", "--port", str(port)],
+                ["bench._bare_verify_app"],
                 tmp / "bare.log",
                 {"GOVID_BENCH_ISSUER_JWK": json.dumps(jwk_from_public_key(issuer))},
+                sock=sock,
             )
             load = LoadGen(spec)
             try:

@@ -271,13 +271,15 @@ def _http(
         )
         if not answer.json().get("accepted"):
             raise RuntimeError(f"the verifier refused the presentation: {answer.text[:500]}")
-    from bench._stack import _free_port, _wait_http
+    from bench._stack import _wait_http, listener
 
-    port = _free_port()
+    sock = listener()
+    port = sock.getsockname()[1]
     bare = Process(
-        ["bench._bare_verify_app", "--host", "127.0.0.1", "--port", str(port)],
+        ["bench._bare_verify_app"],
         tmp / "bare-verify.log",
         {"GOVID_BENCH_ISSUER_JWK": json.dumps(jwk_from_public_key(issuer))},
+        sock=sock,
     )
     verifier_port = int(stack.verifier_url.rsplit(":", 1)[1])
     levels, rounds, seconds = _levels(settings)

@@ -92,24 +92,23 @@ class _Plan:
         return (self.pool - WARMUP) // self.rounds
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class _Server:
     """A server process (its own session, so it and its children stop together)."""
 
     def __init__(self, args: Sequence[str], log: Path, env: dict[str, str] | None = None) -> None:
-        self.port = _free_port()
+        import socket
+
+        # The socket is bound here and handed to the child (`--fd`): no probe
+        # for a free port that another process could take before the child binds.
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((HOST, 0))
+        self.sock.listen(1024)
+        self.port = self.sock.getsockname()[1]
         self.url = f"http://{HOST}:{self.port}"
         with log.open("ab") as out:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", *args, "--host", HOST, "--port", str(self.port)],
+                [sys.executable, "-m", *args, "--fd", str(self.sock.fileno())],
+                pass_fds=(self.sock.fileno(),),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -137,6 +136,7 @@ class _Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self._proc.pid, signal.SIGKILL)
                 self._proc.wait(timeout=20)
+        self.sock.close()
 
 
 @contextmanager
