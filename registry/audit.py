@@ -56,7 +56,7 @@ from typing import Any, Final
 
 import httpx
 
-from did._b64 import b64url_decode
+from did.encoding import b64url_decode
 from did.errors import GovidError, MalformedInput, Unavailable, VerificationFailed
 from registry.checkpoint import Checkpoint, verify_checkpoint
 from registry.cosignature import WitnessVerifier

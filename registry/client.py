@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from did.document import DIDDocument
+from did.encoding import b64_decode
 from did.errors import DIDNotFound, GovidError, MalformedInput, ResolutionUnavailable
 from did.identifiers import DID
 from did.resolver import ResolutionOptions, ResolutionResult, exception_for
@@ -38,7 +39,7 @@ from registry.operations import (
     STATUS_LIST_PUBLISH,
 )
 from registry.policy import check_consistent_with
-from registry.proofs import LedgerTrust, ProvenEntries, _b64std, verify_ledger_proof
+from registry.proofs import LedgerTrust, ProvenEntries, verify_ledger_proof
 from registry.rules import replay_did
 from registry.state import Accreditation, render_document
 
@@ -166,7 +167,7 @@ class RegistryClient:
         proof = body.get("proof") if isinstance(body, dict) else None
         if not isinstance(proof, list):
             raise ProofMalformed("the consistency proof is missing")
-        return [_b64std(p) for p in proof]
+        return [b64_decode(p, what="a consistency proof", error=ProofMalformed) for p in proof]
 
     @property
     def largest_checkpoint(self) -> Checkpoint | None:

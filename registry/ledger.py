@@ -11,7 +11,6 @@ tree nodes and the derived state has committed (SQLite in WAL mode with
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from did._b64 import b64url_encode
+from did.encoding import b64_encode, b64url_encode
 from did.errors import GovidError
 from registry.checkpoint import Checkpoint, sign_checkpoint
 from registry.entry import LogEntry
@@ -60,10 +59,6 @@ Outcome = Appended | GovidError
 
 def _ms_to_rfc3339(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def b64std(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 class Ledger:
@@ -281,7 +276,7 @@ class Ledger:
             return {
                 "entry": b64url_encode(row.data),
                 "index": row.idx,
-                "inclusionPath": [b64std(h) for h in path],
+                "inclusionPath": [b64_encode(h) for h in path],
             }
 
         head = proved(last)
@@ -378,4 +373,4 @@ def _document_metadata(
     return meta
 
 
-__all__ = ["Appended", "Ledger", "Outcome", "b64std"]
+__all__ = ["Appended", "Ledger", "Outcome"]

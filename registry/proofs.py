@@ -13,15 +13,13 @@ additionally keeps every checkpoint consistent with the largest one it saw.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from did._b64 import b64url_decode
+from did.encoding import b64_decode, b64url_decode
 from did.errors import MalformedInput
 from registry.checkpoint import Checkpoint, verify_checkpoint
 from registry.entry import LogEntry
@@ -79,15 +77,6 @@ def verify_checkpoint_note(note: str, *, trust: LedgerTrust, now: datetime | Non
     )
 
 
-def _b64std(text: Any) -> bytes:
-    if not isinstance(text, str):
-        raise ProofMalformed("an inclusion path holds base64 strings")
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ProofMalformed("an inclusion path holds base64 strings") from exc
-
-
 def _proven_entry(item: Any, *, checkpoint: Checkpoint, origin: str) -> ProvenEntry:
     if not isinstance(item, Mapping):
         raise ProofMalformed("a proven entry is an object")
@@ -106,7 +95,7 @@ def _proven_entry(item: Any, *, checkpoint: Checkpoint, origin: str) -> ProvenEn
         leaf_hash=leaf_hash(data),
         index=index,
         tree_size=checkpoint.size,
-        proof=[_b64std(p) for p in path],
+        proof=[b64_decode(p, what="an inclusion path", error=ProofMalformed) for p in path],
         root=checkpoint.root_hash,
     )
     entry, operation = _parse(data, origin)  # (3)

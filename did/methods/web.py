@@ -26,15 +26,15 @@ did:web keeps no history, so a `versionId` is answered `notFound` and a
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from typing import Any, Final
+from typing import Final
 from urllib.parse import unquote
 
 import httpx
 
 from did.document import DIDDocument
+from did.encoding import json_loads_strict
 from did.errors import DIDNotFound, InvalidDID, InvalidDIDDocument, ResolutionUnavailable
 from did.identifiers import DID
 from did.resolver import ResolutionOptions, ResolutionResult
@@ -79,29 +79,9 @@ def did_web_url(did: DID | str) -> str:
     return f"https://{host}{location}"
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in out:
-            raise InvalidDIDDocument("the document repeats a JSON member")
-        out[name] = value
-    return out
-
-
-def _no_constants(_: str) -> Any:
-    raise InvalidDIDDocument("the document holds a non-finite number")
-
-
 def parse_document_bytes(body: bytes) -> DIDDocument:
     """Parse a served document strictly; raise `InvalidDIDDocument`."""
-    try:
-        value = json.loads(
-            body.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants
-        )
-    except InvalidDIDDocument:
-        raise
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InvalidDIDDocument("the served document is not UTF-8 JSON") from exc
+    value = json_loads_strict(body, what="the served document", error=InvalidDIDDocument)
     return DIDDocument.from_json(value)
 
 

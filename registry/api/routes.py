@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from did._b64 import b64url_encode
+from did.encoding import b64_encode, b64url_encode
 from did.errors import DIDNotFound, GovidError, InvalidDID, MalformedInput, MethodNotSupported
 from did.http_status import status_for
 from did.identifiers import DID
 from registry.errors import ProofRequestInvalid
-from registry.ledger import Ledger, b64std
+from registry.ledger import Ledger
 from registry.operation_errors import UnknownDID
 from registry.operations import METHOD_PREFIX, Operation
 from registry.sequencer import Sequencer
@@ -178,7 +178,7 @@ async def consistency(
     if old > new:
         raise ProofRequestInvalid("'old' must not exceed 'new'")
     proof = await asyncio.to_thread(ledger.consistency_proof, old, new)
-    return {"proof": [b64std(h) for h in proof]}
+    return {"proof": [b64_encode(h) for h in proof]}
 
 
 @router.get("/log/proof/inclusion", tags=["log"])
@@ -191,7 +191,7 @@ async def inclusion(
     if size > await asyncio.to_thread(ledger.size):
         raise ProofRequestInvalid("the size is larger than the log")
     proof = await asyncio.to_thread(ledger.inclusion_proof, index, size)
-    return {"proof": [b64std(h) for h in proof]}
+    return {"proof": [b64_encode(h) for h in proof]}
 
 
 @router.get("/log/entries", tags=["log"])

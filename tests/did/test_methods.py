@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from multiformats import multicodec
 
 import did.methods
-from did._b64 import b64url_encode
+from did.encoding import b64url_encode
 from did.document import JSON_WEB_KEY, MULTIKEY, RELATIONSHIPS, DIDDocument, VerificationMethod
 from did.errors import (
     DIDNotFound,

@@ -177,7 +177,7 @@ def test_deeply_nested_json_is_refused_cleanly(name: str) -> None:
 
 
 def test_deeply_nested_jws_payload_is_refused_cleanly() -> None:
-    from did._b64 import b64url_encode
+    from did.encoding import b64url_encode
 
     header = b64url_encode(json.dumps({"alg": "EdDSA"}).encode())
     payload = b64url_encode(b"[" * 100_000 + b"]" * 100_000)
