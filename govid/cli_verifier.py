@@ -103,3 +103,15 @@ def serve(
 
     settings = load_settings(data)
     uvicorn.run(create_app(build_context(settings)), host=host, port=port, log_level="warning")
+
+
+@app.command("hash-secret")
+def hash_secret() -> None:
+    """Print the stored form of a counter's client secret (read from stdin), for
+    GOVID_VERIFIER_CLIENTS."""
+    from service.oauth import hash_client_secret
+
+    secret = sys.stdin.readline().rstrip("\r\n")
+    if not secret:
+        raise typer.BadParameter("give the secret on standard input")
+    print(hash_client_secret(secret))

@@ -30,7 +30,6 @@ store instead (docs/operations.md).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import secrets
@@ -53,6 +52,7 @@ from registry.config import RegistryConfig
 from registry.trust import trust_from_options
 from registry.witness.app import create_witness_app
 from registry.witness.config import WitnessConfig, init_witness
+from service.oauth import hash_client_secret
 
 WITNESSES = ("witness-1.govid.example", "witness-2.govid.example")
 AGENCIES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -330,8 +330,9 @@ def bootstrap_agencies(layout: Layout, ledger: dict[str, Any]) -> dict[str, Any]
     # The verifier checks counters' secrets by hash; the hash is not a secret.
     counter = values["counter"]
     verifier_config = _read(data / "verifier" / "verifier.json")
-    secret_hash = hashlib.sha256(counter["client_secret"].encode()).hexdigest()
-    verifier_config["clients"] = {counter["client_id"]: secret_hash}
+    verifier_config["clients"] = {
+        counter["client_id"]: hash_client_secret(counter["client_secret"])
+    }
     _write(data / "verifier" / "verifier.json", verifier_config)
     return values
 

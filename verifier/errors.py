@@ -1,5 +1,8 @@
 """The verifier's own error leaves, under the families of `did.errors`.
 
+OAuth's errors (`oauth.invalid_client`, `oauth.invalid_token`...) are
+`service.oauth`'s, shared with the issuer.
+
 GovidError
 ├── MalformedInput
 │   ├── QueryInvalid                 dcql.query_invalid
@@ -22,8 +25,6 @@ GovidError
 │   └── SessionNotFound              presentation_request.not_found
 ├── Conflict
 │   └── SessionAlreadyUsed           presentation_request.used
-├── Unauthorized
-│   └── ClientAuthenticationFailed   oauth.invalid_client
 └── Unavailable
     └── EvidenceUnavailable          ledger.evidence_unavailable
 """
@@ -34,7 +35,6 @@ from did.errors import (
     Conflict,
     MalformedInput,
     NotFound,
-    Unauthorized,
     Unavailable,
     VerificationFailed,
 )
@@ -114,10 +114,6 @@ class SessionNotFound(NotFound):
 
 class SessionAlreadyUsed(Conflict):
     code = "presentation_request.used"
-
-
-class ClientAuthenticationFailed(Unauthorized):
-    code = "oauth.invalid_client"
 
 
 class EvidenceUnavailable(Unavailable):

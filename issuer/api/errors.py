@@ -19,34 +19,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from did.errors import GovidError
 from did.http_status import error_body, status_for
 from issuer.errors import (
-    AccessTokenInvalid,
     ClaimsInvalid,
-    ClientInvalid,
     CredentialRequestDenied,
     CredentialRequestInvalid,
-    GrantInvalid,
-    GrantTypeUnsupported,
     NonceInvalid,
     ProofInvalid,
-    ScopeMissing,
-    TokenRequestInvalid,
     UnknownCredentialConfiguration,
     UnknownCredentialIdentifier,
 )
 from registry.api.errors import database_down as _database_down
 from registry.api.errors import http_error as _http_error
 from registry.api.errors import validation_error as _validation_error
+from service.oauth import oauth_error_response
 
 __all__ = ["install_error_handlers", "protocol_error"]
 
-# Most specific first.
+# OpenID4VCI 1.0 §8.3.1.2 credential endpoint errors, most specific first. The
+# OAuth ones (RFC 6749 §5.2, RFC 6750 §3.1) carry their own: `service.oauth`.
 _PROTOCOL: Final[tuple[tuple[type[GovidError], str, int], ...]] = (
-    (GrantTypeUnsupported, "unsupported_grant_type", 400),
-    (TokenRequestInvalid, "invalid_request", 400),
-    (GrantInvalid, "invalid_grant", 400),
-    (ClientInvalid, "invalid_client", 401),
-    (AccessTokenInvalid, "invalid_token", 401),
-    (ScopeMissing, "insufficient_scope", 403),
     (ProofInvalid, "invalid_proof", 400),
     (NonceInvalid, "invalid_nonce", 400),
     (UnknownCredentialConfiguration, "unknown_credential_configuration", 400),
@@ -63,15 +53,15 @@ def protocol_error(exc: GovidError) -> tuple[str, int] | None:
 
 async def _govid_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GovidError)
+    oauth = oauth_error_response(exc)
+    if oauth is not None:
+        status, body, headers = oauth
+        return JSONResponse(body, status_code=status, headers=headers)
     mapped = protocol_error(exc)
     if mapped is not None:
         error, status = mapped
         body = {"error": error, "error_description": exc.message, "govid_error": exc.code}
-        headers = dict(_NO_STORE)
-        if status == 401:
-            scheme = "Basic" if isinstance(exc, ClientInvalid) else "Bearer"
-            headers["WWW-Authenticate"] = f'{scheme} error="{error}"'
-        return JSONResponse(body, status_code=status, headers=headers)
+        return JSONResponse(body, status_code=status, headers=_NO_STORE)
     payload: dict[str, object] = dict(error_body(exc))
     if isinstance(exc, ClaimsInvalid):
         payload["path"] = list(exc.path)

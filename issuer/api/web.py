@@ -22,9 +22,10 @@ from did.errors import GovidError
 from issuer.api.deps import Ctx
 from issuer.context import IssuerContext
 from issuer.credential_types import credential_type
-from issuer.errors import ClaimsInvalid, ClientInvalid
+from issuer.errors import ClaimsInvalid
 from issuer.exchange import authenticate_client
 from issuer.offers import AgencyPrincipal, change_status, create_offer, find_credentials, qr_png
+from service.oauth import InvalidClient
 
 router = APIRouter(prefix="/agency", tags=["web"])
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -61,7 +62,7 @@ def page(
 ) -> Response:
     try:
         principal = _principal(ctx, authorization)
-    except ClientInvalid:
+    except InvalidClient:
         return Response("sign in with your agency client id and secret", 401, _CHALLENGE)
     return _page(request, ctx, principal)
 
@@ -77,7 +78,7 @@ def post_offer(
 ) -> Response:
     try:
         principal = _principal(ctx, authorization)
-    except ClientInvalid:
+    except InvalidClient:
         return Response("sign in with your agency client id and secret", 401, _CHALLENGE)
     if not hmac.compare_digest(csrf, _csrf(ctx, principal)):
         return Response("the form expired; reload the page", 403)
@@ -108,7 +109,7 @@ def search(
 ) -> Response:
     try:
         principal = _principal(ctx, authorization)
-    except ClientInvalid:
+    except InvalidClient:
         return Response("sign in with your agency client id and secret", 401, _CHALLENGE)
     found = find_credentials(
         ctx, principal, offer_id=offer or None, subject_id=subject or None
@@ -125,7 +126,7 @@ def revoke(
 ) -> Response:
     try:
         principal = _principal(ctx, authorization)
-    except ClientInvalid:
+    except InvalidClient:
         return Response("sign in with your agency client id and secret", 401, _CHALLENGE)
     if not hmac.compare_digest(csrf, _csrf(ctx, principal)):
         return Response("the form expired; reload the page", 403)

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from multiformats import multicodec
 
 import did.methods
-from did.encoding import b64url_encode
 from did.document import JSON_WEB_KEY, MULTIKEY, RELATIONSHIPS, DIDDocument, VerificationMethod
+from did.encoding import b64url_encode
 from did.errors import (
     DIDNotFound,
     GovidError,

@@ -2,8 +2,9 @@
 
 Where a protocol fixes the vocabulary the adapter emits it and keeps the
 govid code alongside (`govid_error`): OpenID4VP's `invalid_request` at the
-wallet-facing endpoints (`/openid4vp/...`), OAuth's `invalid_client` at the
-token endpoint and for a missing or bad access token.
+wallet-facing endpoints (`/openid4vp/...`), OAuth's codes (`invalid_client`
+at the token endpoint, `invalid_token` for a missing or bad access token)
+as `service.oauth` shapes them for every service.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from did.errors import GovidError, NotFound
 from did.http_status import error_body, status_for
 from registry.api.errors import database_down as _database_down
-from verifier.errors import ClientAuthenticationFailed
+from service.oauth import oauth_error_response
 
 _WALLET_PREFIX = "/openid4vp/"
 
@@ -31,13 +32,10 @@ def _protocol_body(request: Request, code: str, description: str) -> dict[str, s
 async def _govid_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GovidError)
     status = status_for(exc)
-    if isinstance(exc, ClientAuthenticationFailed):
-        body = {
-            "error": "invalid_client",
-            "error_description": exc.message,
-            "govid_error": exc.code,
-        }
-        return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    oauth = oauth_error_response(exc)
+    if oauth is not None:
+        status, body, headers = oauth
+        return JSONResponse(body, status_code=status, headers=headers)
     wallet = _protocol_body(request, exc.code, exc.message)
     if wallet is not None:
         # A hostile wallet gets the protocol's 4xx, never a 500, whatever the failure.
