@@ -138,6 +138,7 @@ class Demo:
             log_vkey=vkey,
             witness_vkeys=[w["vkey"] for w in registry["witnesses"]],
             quorum=registry["quorum"],
+            allow_loopback_http=True,  # the demo runs against the development stack
         )
         wallet = Wallet(settings)
         wallet.init("demo passphrase, not a real one")

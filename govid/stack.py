@@ -349,6 +349,8 @@ def bootstrap_wallet(layout: Layout, ledger: dict[str, Any], values: dict[str, A
         log_vkey=ledger["vkey"],
         witness_vkeys=[w["vkey"] for w in ledger["witnesses"]],
         quorum=ledger["quorum"],
+        # The development stack serves its issuers and verifier over loopback http.
+        allow_loopback_http=True,
     )
     if not (directory / CONFIG_FILE).exists():
         directory.mkdir(parents=True, exist_ok=True)

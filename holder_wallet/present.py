@@ -33,14 +33,12 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
 from did.errors import GovidError, MalformedInput, VerificationFailed
 from did.jose import parse_unverified_jws, verify_jwt
 from did.keys import PrivateKey
 from did.sd_jwt import present_sd_jwt
 from did.validity import check_time_claims
-from holder_wallet._http import check_url, json_object, request
+from holder_wallet._http import json_object
 from holder_wallet.dcql import ClaimQuery, DCQLQuery, match_credential, select_credentials
 from holder_wallet.errors import (
     NoMatchingCredential,
@@ -50,6 +48,7 @@ from holder_wallet.errors import (
     VerifierNotAccredited,
 )
 from holder_wallet.ledger import Ledger
+from service.fetch import Fetcher, FetchPolicy, check_url
 
 __all__ = [
     "CLIENT_ID_PREFIX",
@@ -110,7 +109,7 @@ def verify_request_object(
     client_id: str,
     ledger: Ledger,
     now: datetime,
-    allow_loopback_http: bool = True,
+    url_policy: FetchPolicy,
 ) -> VerifiedRequest:
     """Step 3 of the module docstring.
 
@@ -149,12 +148,8 @@ def verify_request_object(
         raise ProtocolUnsupported("only vp_token requests are supported")
     if claims.get("response_mode") != "direct_post":
         raise ProtocolUnsupported("only the direct_post response mode is supported")
-    response_uri = check_url(
-        claims.get("response_uri"),
-        allow_loopback_http=allow_loopback_http,
-        error=PresentationRequestInvalid,
-        what="response URI",
-    )
+    # Where the wallet will POST after consent: the same rules as every fetch.
+    response_uri = str(check_url(claims.get("response_uri"), url_policy))
     nonce, state = claims.get("nonce"), claims.get("state")
     if not isinstance(nonce, str) or not nonce:
         raise PresentationRequestInvalid("the request has no nonce")
@@ -348,32 +343,28 @@ def build_vp_token(
 
 
 class PresentationClient:
-    """Fetch, verify and answer presentation requests. HTTP, time and the ledger are passed in."""
+    """Fetch, verify and answer presentation requests. HTTP, time and the ledger are passed in.
+
+    `fetch` must follow `FetchPolicy.untrusted`: the request URI is whatever
+    a QR code said, and it is fetched before the citizen has seen anything.
+    """
 
     def __init__(
         self,
-        http: httpx.Client,
+        fetch: Fetcher,
         *,
         ledger: Ledger,
         clock: Callable[[], datetime],
-        allow_loopback_http: bool = True,
     ) -> None:
-        self._http = http
+        self._fetch = fetch
         self._ledger = ledger
         self._clock = clock
-        self._loopback = allow_loopback_http
 
     def fetch(self, uri: str) -> VerifiedRequest:
         client_id, request_uri, method = parse_authorization_request(uri)  # (1)
-        url = check_url(
-            request_uri,
-            allow_loopback_http=self._loopback,
-            error=PresentationRequestInvalid,
-            what="request URI",
-        )
         headers = {"Accept": "application/oauth-authz-req+jwt"}
-        response = request(  # (2)
-            self._http, "POST" if method == "post" else "GET", url, who="verifier", headers=headers
+        response = self._fetch.request(  # (2)
+            "POST" if method == "post" else "GET", request_uri, headers=headers
         )
         if response.status_code != 200:
             raise PresentationRequestInvalid("the verifier did not serve its request")
@@ -383,7 +374,7 @@ class PresentationClient:
             client_id=client_id,
             ledger=self._ledger,
             now=now,
-            allow_loopback_http=self._loopback,
+            url_policy=self._fetch.policy,
         )
         check_verifier_accredited(verified, ledger=self._ledger, now=now)  # (4)
         return verified
@@ -394,7 +385,7 @@ class PresentationClient:
         form = {"vp_token": json.dumps(vp_token, separators=(",", ":"))}
         if request_.state is not None:
             form["state"] = request_.state
-        response = request(self._http, "POST", request_.response_uri, who="verifier", data=form)
+        response = self._fetch.post(request_.response_uri, data=form)
         return json_object(response, who="verifier", error=PresentationRequestInvalid)
 
     def decline(self, request_: VerifiedRequest) -> None:
@@ -403,6 +394,6 @@ class PresentationClient:
         if request_.state is not None:
             form["state"] = request_.state
         try:
-            request(self._http, "POST", request_.response_uri, who="verifier", data=form)
+            self._fetch.post(request_.response_uri, data=form)
         except GovidError:
             pass

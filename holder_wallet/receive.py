@@ -30,14 +30,12 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
 from did.errors import GovidError, MalformedInput, VerificationFailed
 from did.jose import sign_jwt
 from did.keys import PrivateKey, jwk_from_private_key, jwk_from_public_key
 from did.sd_jwt import UnverifiedSDJWT, disclosure_map, holder_key_from_cnf, verify_sd_jwt_vc
 from did.sd_jwt.vc import VerifiedSDJWTVC
-from holder_wallet._http import check_url, json_object, remote_error, request
+from holder_wallet._http import json_object, remote_error
 from holder_wallet.errors import (
     CredentialRejected,
     HolderBindingMismatch,
@@ -48,6 +46,7 @@ from holder_wallet.errors import (
 )
 from holder_wallet.keys import new_holder_key, public_jwk_of, thumbprint_of
 from holder_wallet.ledger import Ledger
+from service.fetch import Fetcher, check_url
 
 __all__ = [
     "OFFER_SCHEME",
@@ -283,30 +282,34 @@ def _display(
 
 
 class IssuanceClient:
-    """The OpenID4VCI client. HTTP, time and the ledger are passed in."""
+    """The OpenID4VCI client. HTTP, time and the ledger are passed in.
+
+    Every URL here comes from an offer or from metadata an issuer chose, so
+    `fetch` must follow `FetchPolicy.untrusted`: https to public addresses
+    only (loopback http on the development stack alone).
+    """
 
     def __init__(
         self,
-        http: httpx.Client,
+        fetch: Fetcher,
         *,
         ledger: Ledger,
         clock: Callable[[], datetime],
         batch_size: int = 3,
         key_alg: str = "ES256",
-        allow_loopback_http: bool = True,
     ) -> None:
-        self._http = http
+        self._fetch = fetch
         self._ledger = ledger
         self._clock = clock
         self._batch = batch_size
         self._alg = key_alg
-        self._loopback = allow_loopback_http
 
     def _url(self, url: object, what: str) -> str:
-        return check_url(url, allow_loopback_http=self._loopback, error=OfferInvalid, what=what)
+        """`url` if the fetch policy allows it (`fetch.url_refused` otherwise)."""
+        return str(check_url(url, self._fetch.policy))
 
     def _get_json(self, url: str, who: str) -> dict[str, Any]:
-        response = request(self._http, "GET", url, who=who, headers={"Accept": "application/json"})
+        response = self._fetch.get(url, headers={"Accept": "application/json"})
         return json_object(response, who=who, error=OfferInvalid)
 
     # --- steps 1-3 ----------------------------------------------------------------------
@@ -372,13 +375,8 @@ class IssuanceClient:
             if not tx_code:
                 raise OfferInvalid("this offer needs the transaction code the agency sent you")
             form["tx_code"] = tx_code
-        response = request(  # (4)
-            self._http,
-            "POST",
-            preview.token_endpoint,
-            who="issuer",
-            data=form,
-            headers={"Accept": "application/json"},
+        response = self._fetch.post(  # (4)
+            preview.token_endpoint, data=form, headers={"Accept": "application/json"}
         )
         token = json_object(response, who="issuer", error=OfferInvalid)
         access_token, token_type = token.get("access_token"), token.get("token_type")
@@ -400,9 +398,7 @@ class IssuanceClient:
         if endpoint is None:
             return None
         url = self._url(endpoint, "nonce endpoint")
-        answer = json_object(
-            request(self._http, "POST", url, who="issuer"), who="issuer", error=OfferInvalid
-        )  # (5)
+        answer = json_object(self._fetch.post(url), who="issuer", error=OfferInvalid)  # (5)
         nonce = answer.get("c_nonce")
         if not isinstance(nonce, str) or not nonce:
             raise OfferInvalid("the issuer's nonce answer has no c_nonce")
@@ -445,13 +441,8 @@ class IssuanceClient:
             body["proofs"] = {
                 "jwt": self._proofs(keys, audience=preview.offer.credential_issuer, nonce=nonce)
             }
-            response = request(
-                self._http,
-                "POST",
-                endpoint,
-                who="issuer",
-                json_body=body,
-                headers={"Authorization": f"Bearer {access_token}"},
+            response = self._fetch.post(
+                endpoint, json=body, headers={"Authorization": f"Bearer {access_token}"}
             )
             if response.status_code == 200:
                 answer = json_object(response, who="issuer", error=OfferInvalid)

@@ -27,6 +27,8 @@ __all__ = ["CONFIG_FILE", "WalletSettings", "default_wallet_dir"]
 
 CONFIG_FILE = "config.json"
 _TRUST_FIELDS = ("registry_url", "log_vkey", "witness_vkeys", "quorum")
+# Saved with the trust values: the development stack turns this on for its wallet.
+_SAVED_FIELDS = (*_TRUST_FIELDS, "allow_loopback_http")
 
 
 def default_wallet_dir() -> Path:
@@ -44,9 +46,10 @@ class WalletSettings(BaseSettings):
     quorum: int | None = Field(default=None, ge=1)
     idle_timeout_seconds: int = Field(default=300, ge=10, le=86400)
     batch_size: int = Field(default=3, ge=1, le=20)
-    # OpenID4VCI/VP require TLS; plain http is accepted for loopback hosts only
-    # (a local test stack), never for a host on the network.
-    allow_loopback_http: bool = True
+    # OpenID4VCI/VP require TLS and the wallet refuses private addresses
+    # (service.fetch). The development stack (`govid up`) turns this on for its
+    # own wallet so that it reaches http://127.0.0.1; nothing else should.
+    allow_loopback_http: bool = False
 
     @classmethod
     def load(cls, **overrides: Any) -> WalletSettings:
@@ -57,7 +60,7 @@ class WalletSettings(BaseSettings):
             saved = json.loads(path.read_text(encoding="utf-8"))
             update = {
                 k: saved[k]
-                for k in _TRUST_FIELDS
+                for k in _SAVED_FIELDS
                 if k in saved and k not in settings.model_fields_set
             }
             if update:
@@ -66,7 +69,7 @@ class WalletSettings(BaseSettings):
 
     def save_trust(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        values = {k: getattr(self, k) for k in _TRUST_FIELDS}
+        values = {k: getattr(self, k) for k in _SAVED_FIELDS}
         (self.dir / CONFIG_FILE).write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
 
     @property

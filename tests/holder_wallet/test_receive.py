@@ -126,7 +126,7 @@ def test_offer_over_plain_http_to_a_remote_host_is_refused(wallet: Wallet) -> No
     link = "openid-credential-offer://?credential_offer_uri=http%3A%2F%2Fissuer.example%2Fo%2F1"
     with pytest.raises(GovidError) as caught:
         wallet.receive(link, TX_CODE)
-    assert caught.value.code == "wallet.offer_invalid"
+    assert caught.value.code == "fetch.url_refused"
 
 
 def test_a_crash_while_storing_leaves_nothing_half_written(
