@@ -171,7 +171,7 @@ def test_each_error_answers_its_rfc_code(error: type[GovidError]) -> None:
         body["error"], 400
     )
     if status in (401, 403):
-        scheme = "Basic" if error is InvalidClient else "Bearer"
+        scheme = "Basic" if body["error"] == "invalid_client" else "Bearer"
         assert headers["WWW-Authenticate"] == f'{scheme} error="{body["error"]}"'
 
 
