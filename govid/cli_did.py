@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 
 from did.errors import MalformedInput
@@ -20,6 +19,7 @@ from registry import authoring
 from registry.authoring import Keyring
 from registry.client import GovidMethodResolver, RegistryClient
 from registry.trust import trust_from_options
+from service.fetch import Fetcher, FetchPolicy
 
 app = typer.Typer(no_args_is_help=True, help="DIDs: keys, resolution, did:govid operations.")
 key_app = typer.Typer(no_args_is_help=True, help="Key pairs.")
@@ -87,8 +87,9 @@ def resolve(
     ] = None,
 ) -> None:
     """Print the DID Resolution result (didDocument, didDocumentMetadata, didResolutionMetadata)."""
-    client = httpx.Client(timeout=10.0)
-    methods: list[object] = [DIDKeyResolver(), DIDJWKResolver(), DIDWebResolver(client=client)]
+    # A did:web names any host: the untrusted fetch rules (https, public addresses).
+    web = DIDWebResolver(fetch=Fetcher(FetchPolicy.untrusted()))
+    methods: list[object] = [DIDKeyResolver(), DIDJWKResolver(), web]
     if registry:
         methods.append(GovidMethodResolver(_registry_client(registry, log_vkey, witness, quorum)))
     resolver = Resolver(methods, clock=lambda: datetime.now(UTC))  # type: ignore[arg-type]

@@ -18,7 +18,6 @@ status lists.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -42,41 +41,19 @@ from registry.policy import check_consistent_with
 from registry.proofs import LedgerTrust, ProvenEntries, verify_ledger_proof
 from registry.rules import replay_did
 from registry.state import Accreditation, render_document
+from service.fetch import Fetcher, FetchPolicy
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 # httpx timeouts bound each network operation, not the whole answer: a server
-# dripping a byte at a time would hold a fetch for days. Every GET also has a
-# total budget of this many times the client's timeout.
+# dripping a byte at a time would hold a fetch for days. Every request has a
+# total budget of this many times the client's timeout (service.fetch).
 DEADLINE_FACTOR = 3
-_WIRE = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
-def get_bounded(
-    http: httpx.Client,
-    url: str,
-    *,
-    params: Any = None,
-    budget: float,
-    max_bytes: int = MAX_RESPONSE_BYTES,
-) -> httpx.Response:
-    """GET `url` within `budget` seconds and `max_bytes`; raise `ResolutionUnavailable`."""
-    deadline = time.monotonic() + budget
-    try:
-        with http.stream("GET", url, params=params) as response:
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise ResolutionUnavailable("the registry's answer is too large")
-                if time.monotonic() > deadline:
-                    raise ResolutionUnavailable("the registry answered too slowly")
-            # The body is decoded already: drop what described it on the wire.
-            headers = [(k, v) for k, v in response.headers.multi_items() if k not in _WIRE]
-            return httpx.Response(
-                response.status_code, headers=headers, content=bytes(body), request=response.request
-            )
-    except httpx.HTTPError as exc:
-        raise ResolutionUnavailable("the registry could not be reached") from exc
+def registry_fetcher(*, timeout: float = 5.0, client: httpx.Client | None = None) -> Fetcher:
+    """The fetch rules for a registry the operator configured: any address, bounded."""
+    policy = FetchPolicy.configured(max_bytes=MAX_RESPONSE_BYTES, budget=DEADLINE_FACTOR * timeout)
+    return Fetcher(policy, client=client)
 
 
 class RegistryClient:
@@ -91,14 +68,13 @@ class RegistryClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.trust = trust
-        self._http = client or httpx.Client(timeout=timeout)
-        self._budget = DEADLINE_FACTOR * timeout
+        self._fetch = registry_fetcher(timeout=timeout, client=client)
         self._clock = clock
         self._largest: Checkpoint | None = None
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._http.close()
+        self._fetch.close()
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -109,8 +85,7 @@ class RegistryClient:
     # --- HTTP -----------------------------------------------------------------------
 
     def _get(self, path: str, **params: Any) -> httpx.Response:
-        return get_bounded(self._http, self.base_url + path, params=params or None,
-                           budget=self._budget)  # fmt: skip
+        return self._fetch.get(self.base_url + path, params=params or None)
 
     def _json(self, response: httpx.Response) -> Any:
         try:
@@ -120,10 +95,7 @@ class RegistryClient:
 
     def submit(self, operation: str) -> dict[str, Any]:
         """POST an operation; returns `{index, operationHash, did, integratedTime}` or raises."""
-        try:
-            response = self._http.post(self.base_url + "/operations", json={"operation": operation})
-        except httpx.HTTPError as exc:
-            raise ResolutionUnavailable("the registry could not be reached") from exc
+        response = self._fetch.post(self.base_url + "/operations", json={"operation": operation})
         body = self._json(response)
         if response.status_code != 201:
             raise _remote_error(body, response.status_code)

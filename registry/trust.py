@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import httpx
 
 from did.errors import ResolutionUnavailable
+from registry.client import registry_fetcher
 from registry.cosignature import WitnessVerifier
 from registry.note import NoteVerifier
 from registry.policy import WitnessPolicy
@@ -24,11 +25,8 @@ log = logging.getLogger("govid.registry.trust")
 
 
 def fetch_log_vkey(url: str, *, client: httpx.Client | None = None) -> str:
-    http = client or httpx.Client(timeout=5.0)
-    try:
-        response = http.get(url.rstrip("/") + "/log/vkey")
-    except httpx.HTTPError as exc:
-        raise ResolutionUnavailable("the registry could not be reached") from exc
+    with registry_fetcher(client=client) as fetch:
+        response = fetch.get(url.rstrip("/") + "/log/vkey")
     if response.status_code != 200:
         raise ResolutionUnavailable("the registry did not serve its log key")
     return response.text.strip()

@@ -26,14 +26,13 @@ from urllib.parse import quote
 
 import httpx
 
-from did.errors import NotFound, ResolutionUnavailable, Unavailable
-from registry.client import DEADLINE_FACTOR, RegistryClient, get_bounded
+from did.errors import NotFound, Unavailable
+from registry.client import RegistryClient, registry_fetcher
 from verifier.errors import EvidenceUnavailable
 
 __all__ = ["CachingLookups", "LedgerLookups", "RegistryLookups"]
 
 Proof = Mapping[str, Any]
-MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 
 
 class LedgerLookups(Protocol):
@@ -63,12 +62,11 @@ class RegistryLookups:
 
     def __init__(self, client: RegistryClient, *, http: httpx.Client | None = None) -> None:
         self._client = client
-        self._http = http or httpx.Client(timeout=5.0)
-        read = self._http.timeout.read
-        self._budget = DEADLINE_FACTOR * (read if read is not None else 5.0)
+        read = http.timeout.read if http is not None else None
+        self._fetch = registry_fetcher(timeout=read if read is not None else 5.0, client=http)
 
     def close(self) -> None:
-        self._http.close()
+        self._fetch.close()
         self._client.close()
 
     def did_proof(self, did: str) -> Proof:
@@ -89,14 +87,8 @@ class RegistryLookups:
 
     def _get_json(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         try:
-            response = get_bounded(
-                self._http,
-                self._client.base_url + path,
-                params=params,
-                budget=self._budget,
-                max_bytes=MAX_RESPONSE_BYTES,
-            )
-        except ResolutionUnavailable as exc:
+            response = self._fetch.get(self._client.base_url + path, params=params)
+        except Unavailable as exc:
             raise EvidenceUnavailable(exc.message) from exc
         if response.status_code == 404:
             raise NotFound("the registry does not know this item")
