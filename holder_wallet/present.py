@@ -13,7 +13,8 @@ Section numbers are OpenID4VP 1.0's. `PresentationClient.prepare` runs:
   4. check the verifier is accredited on the ledger (role `verifier`) for
      every credential type it asks and, where its accreditation lists claims,
      for every claim (issue 6 "bad input");
-  5. match the query against the wallet's credentials (`holder_wallet.dcql`)
+  5. match the query against the wallet's credentials (`openid4vc.dcql`, the
+     verifier's own DCQL)
      and build the consent model: who asks, each requested claim, which
      credential would answer it.
 
@@ -39,7 +40,6 @@ from did.keys import PrivateKey
 from did.sd_jwt import present_sd_jwt
 from did.validity import check_time_claims
 from holder_wallet._http import json_object
-from holder_wallet.dcql import ClaimQuery, DCQLQuery, match_credential, select_credentials
 from holder_wallet.errors import (
     NoMatchingCredential,
     PresentationRequestInvalid,
@@ -48,11 +48,26 @@ from holder_wallet.errors import (
     VerifierNotAccredited,
 )
 from holder_wallet.ledger import Ledger
+from openid4vc.dcql import (
+    ClaimQuery,
+    DCQLQuery,
+    resolve_path,
+    select_claims,
+    select_credentials,
+)
+from openid4vc.errors import QueryInvalid
+from openid4vc.presentation import (
+    AUTHORIZATION_REQUEST_SCHEMES,
+    CLIENT_ID_PREFIX,
+    REQUEST_OBJECT_MEDIA_TYPE,
+    REQUEST_OBJECT_TYP,
+    RESPONSE_MODE,
+    RESPONSE_TYPE,
+    SELF_ISSUED_AUD,
+)
 from service.fetch import Fetcher, FetchPolicy, check_url
 
 __all__ = [
-    "CLIENT_ID_PREFIX",
-    "REQUEST_OBJECT_TYP",
     "ConsentItem",
     "ConsentRequest",
     "PresentationClient",
@@ -64,10 +79,7 @@ __all__ = [
     "verify_request_object",
 ]
 
-REQUEST_OBJECT_TYP: Final = "oauth-authz-req+jwt"
-CLIENT_ID_PREFIX: Final = "decentralized_identifier:"
-SELF_ISSUED_AUD: Final = "https://self-issued.me/v2"
-SCHEMES: Final = frozenset({"openid4vp", "haip-vp", "eudi-openid4vp"})
+SCHEMES: Final = frozenset(AUTHORIZATION_REQUEST_SCHEMES)
 
 
 def parse_authorization_request(uri: str) -> tuple[str, str, str]:
@@ -144,9 +156,9 @@ def verify_request_object(
     aud = claims.get("aud")
     if aud is not None and aud != SELF_ISSUED_AUD and aud != [SELF_ISSUED_AUD]:  # §5.8
         raise RequestNotVerified("the request object is meant for another audience")
-    if claims.get("response_type") != "vp_token":
+    if claims.get("response_type") != RESPONSE_TYPE:
         raise ProtocolUnsupported("only vp_token requests are supported")
-    if claims.get("response_mode") != "direct_post":
+    if claims.get("response_mode") != RESPONSE_MODE:
         raise ProtocolUnsupported("only the direct_post response mode is supported")
     # Where the wallet will POST after consent: the same rules as every fetch.
     response_uri = str(check_url(claims.get("response_uri"), url_policy))
@@ -157,7 +169,12 @@ def verify_request_object(
         raise PresentationRequestInvalid("the request's state is not a string")
     if "dcql_query" not in claims:
         raise ProtocolUnsupported("only DCQL queries are supported")
-    query = DCQLQuery.parse(claims["dcql_query"])
+    try:
+        query = DCQLQuery.parse(claims["dcql_query"])
+    except QueryInvalid as exc:
+        raise PresentationRequestInvalid(
+            f"the request's DCQL query is invalid: {exc.message}"
+        ) from exc
     metadata = claims.get("client_metadata")
     name = metadata.get("client_name") if isinstance(metadata, dict) else None
     return VerifiedRequest(
@@ -195,7 +212,7 @@ def check_verifier_accredited(request: VerifiedRequest, *, ledger: Ledger, now: 
                 raise VerifierNotAccredited(
                     "the verifier is not accredited for a type of credential it asks for"
                 )
-            for claim in query.claims:
+            for claim in query.claims or ():
                 names = {_claim_name(claim.path), str(claim.path[0])}
                 if not any(not a.claims or names & set(a.claims) for a in covering):
                     raise VerifierNotAccredited(
@@ -257,21 +274,19 @@ def build_consent(
     request: VerifiedRequest, credentials: Sequence[tuple[str, Mapping[str, Any]]]
 ) -> ConsentRequest:
     """Step 5: `credentials` are `(id, record)` of the wallet, oldest first (pure)."""
-    from holder_wallet.dcql import resolve_path
-
     found: dict[str, tuple[str, Mapping[str, Any], tuple[ClaimQuery, ...]]] = {}
     for query in request.query.credentials:
         for cid, record in credentials:
             if record.get("status") in ("revoked", "suspended"):
                 continue
-            chosen = match_credential(query, vct=str(record.get("vct")), claims=record["claims"])
+            chosen = select_claims(query, vct=str(record.get("vct")), claims=record["claims"])
             if chosen is not None:
                 found[query.id] = (cid, record, chosen)
                 break
     ids, satisfiable = select_credentials(request.query, set(found))
     items = []
     for query in request.query.credentials:
-        asked = tuple(_label({}, c.path) for c in query.claims)
+        asked = tuple(_label({}, c.path) for c in query.claims or ())
         if query.id not in ids:
             if query.id in found:
                 continue  # answerable but another option of its set was chosen
@@ -362,7 +377,7 @@ class PresentationClient:
 
     def fetch(self, uri: str) -> VerifiedRequest:
         client_id, request_uri, method = parse_authorization_request(uri)  # (1)
-        headers = {"Accept": "application/oauth-authz-req+jwt"}
+        headers = {"Accept": REQUEST_OBJECT_MEDIA_TYPE}
         response = self._fetch.request(  # (2)
             "POST" if method == "post" else "GET", request_uri, headers=headers
         )

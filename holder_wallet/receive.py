@@ -46,12 +46,17 @@ from holder_wallet.errors import (
 )
 from holder_wallet.keys import new_holder_key, public_jwk_of, thumbprint_of
 from holder_wallet.ledger import Ledger
+from openid4vc.issuance import (
+    AUTHORIZATION_DETAILS_TYPE,
+    ISSUER_METADATA_SUFFIX,
+    PRE_AUTHORIZED_GRANT,
+    PROOF_TYP,
+    SD_JWT_VC_FORMAT,
+    is_offer_scheme,
+)
 from service.fetch import Fetcher, check_url
 
 __all__ = [
-    "OFFER_SCHEME",
-    "PRE_AUTHORIZED_GRANT",
-    "PROOF_TYP",
     "CredentialOffer",
     "IssuanceClient",
     "OfferPreview",
@@ -61,9 +66,6 @@ __all__ = [
     "well_known_url",
 ]
 
-OFFER_SCHEME: Final = "openid-credential-offer"
-PRE_AUTHORIZED_GRANT: Final = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
-PROOF_TYP: Final = "openid4vci-proof+jwt"
 # SD-JWT VC registered claims: shown on the card as facts, not as the subject's claims.
 REGISTERED: Final = frozenset(
     {"iss", "vct", "iat", "exp", "nbf", "cnf", "status", "vct#integrity", "_sd_alg", "sub"}
@@ -115,7 +117,7 @@ def parse_offer_uri(uri: str) -> tuple[str | None, dict[str, Any] | None]:
     if not isinstance(uri, str) or len(uri) > 8192:
         raise OfferInvalid("this is not a credential offer")
     parts = urlsplit(uri.strip())
-    if parts.scheme not in (OFFER_SCHEME, "https", "http") or parts.fragment:
+    if not (is_offer_scheme(parts.scheme) or parts.scheme in ("https", "http")) or parts.fragment:
         raise OfferInvalid("this is not a credential offer")
     query = parse_qs(parts.query, keep_blank_values=True)
     by_ref, by_value = query.get("credential_offer_uri"), query.get("credential_offer")
@@ -321,7 +323,7 @@ class IssuanceClient:
         offer = CredentialOffer.parse(by_value)
         issuer = self._url(offer.credential_issuer, "credential issuer")
         metadata = self._get_json(  # (2)
-            well_known_url(issuer, "openid-credential-issuer"), "issuer"
+            well_known_url(issuer, ISSUER_METADATA_SUFFIX), "issuer"
         )
         if metadata.get("credential_issuer") != issuer:  # §12.2.4: simple string comparison
             raise IssuerMetadataMismatch("the issuer's metadata is for another issuer")
@@ -332,7 +334,10 @@ class IssuanceClient:
         names = []
         for cid in offer.configuration_ids:
             configuration = configurations.get(cid)
-            if not isinstance(configuration, dict) or configuration.get("format") != "dc+sd-jwt":
+            if (
+                not isinstance(configuration, dict)
+                or configuration.get("format") != SD_JWT_VC_FORMAT
+            ):
                 raise ProtocolUnsupported("the offer is for a credential this wallet cannot hold")
             if not isinstance(configuration.get("vct"), str):
                 raise OfferInvalid("the offered credential configuration has no vct")
@@ -514,7 +519,7 @@ def _credential_identifiers(details: object) -> dict[str, str]:
     if not isinstance(details, list):
         return out
     for item in details:
-        if not isinstance(item, dict) or item.get("type") != "openid_credential":
+        if not isinstance(item, dict) or item.get("type") != AUTHORIZATION_DETAILS_TYPE:
             continue
         cid, ids = item.get("credential_configuration_id"), item.get("credential_identifiers")
         if isinstance(cid, str) and isinstance(ids, list) and ids and isinstance(ids[0], str):

@@ -44,13 +44,13 @@ from issuer.errors import (
 from issuer.oauth import hash_token, new_token
 from issuer.offers import AgencyPrincipal, open_offer_claims
 from issuer.openid4vci import (
-    PRE_AUTHORIZED_GRANT,
     CredentialRequest,
     check_proof,
     distinct_keys,
 )
 from issuer.status_lists import allocate_slot
 from issuer.store import ClientRow, CredentialRow, IssuerStore, NonceRow, OfferRow, TokenRow
+from openid4vc.issuance import AUTHORIZATION_DETAILS_TYPE, PRE_AUTHORIZED_GRANT
 from service.oauth import (
     CLIENT_CREDENTIALS_GRANT,
     ClientCredentials,
@@ -148,7 +148,7 @@ def _pre_authorized(ctx: IssuerContext, form: Mapping[str, str]) -> dict[str, An
         "expires_in": ttl,
         "authorization_details": [
             {
-                "type": "openid_credential",
+                "type": AUTHORIZATION_DETAILS_TYPE,
                 "credential_configuration_id": offer.configuration_id,
                 "credential_identifiers": [offer.configuration_id],
             }

@@ -20,12 +20,11 @@ from did.jose import parse_unverified_jws, verify_jwt
 from did.keys import PublicKey, jwk_thumbprint, public_key_from_jwk
 from did.validity import check_time_claims
 from issuer.errors import CredentialRequestInvalid, ProofInvalid
+from openid4vc.issuance import OFFER_SCHEME, PRE_AUTHORIZED_GRANT, PROOF_TYP
+from service.oauth import CLIENT_CREDENTIALS_GRANT
 
 __all__ = [
-    "OFFER_SCHEME",
-    "PRE_AUTHORIZED_GRANT",
     "PROOF_ALGS",
-    "PROOF_TYP",
     "CredentialRequest",
     "ProvenKey",
     "authorization_server_metadata",
@@ -36,9 +35,6 @@ __all__ = [
     "offer_link",
 ]
 
-PRE_AUTHORIZED_GRANT: Final = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
-PROOF_TYP: Final = "openid4vci-proof+jwt"  # Appendix F.1
-OFFER_SCHEME: Final = "openid-credential-offer://"  # §4.1.3
 PROOF_ALGS: Final = ("ES256", "EdDSA", "Ed25519")
 DEFAULT_PROOF_MAX_AGE: Final = timedelta(minutes=5)
 
@@ -95,7 +91,7 @@ def authorization_server_metadata(*, issuer: str) -> dict[str, Any]:
     return {
         "issuer": issuer,
         "token_endpoint": f"{issuer}/token",
-        "grant_types_supported": [PRE_AUTHORIZED_GRANT, "client_credentials"],
+        "grant_types_supported": [PRE_AUTHORIZED_GRANT, CLIENT_CREDENTIALS_GRANT],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "pre-authorized_grant_anonymous_access_supported": True,
         "response_types_supported": [],

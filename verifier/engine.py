@@ -62,6 +62,7 @@ from did.sd_jwt import (
 from did.status_list import StatusReference
 from did.status_list_token import check_reference
 from did.validity import check_time_claims, numeric_date
+from openid4vc.dcql import CredentialQuery, match_credential
 from registry.errors import ProofMalformed
 from registry.operations import (
     ACCREDITATION_GRANT,
@@ -72,7 +73,6 @@ from registry.operations import (
 from registry.proofs import verify_ledger_proof
 from registry.state import Accreditation, DIDState, KeyRecord
 from verifier import _memo
-from verifier.dcql import CredentialQuery, match_credential
 from verifier.errors import (
     CredentialTypeNotAccepted,
     IssuerKeyCompromised,

@@ -1,11 +1,11 @@
 """The verifier's own error leaves, under the families of `did.errors`.
 
 OAuth's errors (`oauth.invalid_client`, `oauth.invalid_token`...) are
-`service.oauth`'s, shared with the issuer.
+`service.oauth`'s, shared with the issuer; DCQL's (`dcql.*`) are
+`openid4vc.errors`', shared with the wallet.
 
 GovidError
 ├── MalformedInput
-│   ├── QueryInvalid                 dcql.query_invalid
 │   ├── TemplateUnknown              verifier.template_unknown
 │   ├── VPTokenMalformed             vp_token.malformed
 │   └── OfflinePresentationMalformed offline.malformed
@@ -18,8 +18,6 @@ GovidError
 │   ├── StatusMissing                status.missing
 │   ├── StatusListForeign            status_list.foreign
 │   ├── LedgerEvidenceMismatch       ledger.evidence_mismatch
-│   ├── ClaimsNotSatisfied           dcql.claims_not_satisfied
-│   ├── CredentialTypeMismatch       dcql.vct_mismatch
 │   └── ResponseMismatch             vp_token.mismatch
 ├── NotFound
 │   └── SessionNotFound              presentation_request.not_found
@@ -38,10 +36,6 @@ from did.errors import (
     Unavailable,
     VerificationFailed,
 )
-
-
-class QueryInvalid(MalformedInput):
-    code = "dcql.query_invalid"
 
 
 class TemplateUnknown(MalformedInput):
@@ -94,14 +88,6 @@ class LedgerEvidenceMismatch(VerificationFailed):
     """The proven ledger entries are not the ones the other checks relied on."""
 
     code = "ledger.evidence_mismatch"
-
-
-class ClaimsNotSatisfied(VerificationFailed):
-    code = "dcql.claims_not_satisfied"
-
-
-class CredentialTypeMismatch(VerificationFailed):
-    code = "dcql.vct_mismatch"
 
 
 class ResponseMismatch(VerificationFailed):

@@ -20,6 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from did.errors import MalformedInput
+from openid4vc.dcql import DCQLQuery
+from openid4vc.errors import QueryInvalid
 from registry.authoring import Keyring
 from service.oauth import (
     ClientCredentials,
@@ -27,10 +29,8 @@ from service.oauth import (
     authenticate_client,
     needs_rehash,
 )
-from verifier.dcql import DCQLQuery
 from verifier.engine import verify_presentation
 from verifier.errors import (
-    QueryInvalid,
     SessionNotFound,
     VPTokenMalformed,
 )
