@@ -23,12 +23,11 @@ Section numbers are OpenID4VCI 1.0's. The flow, in the order `preview` and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from did.errors import GovidError, MalformedInput, VerificationFailed
 from did.jose import sign_jwt
@@ -52,98 +51,23 @@ from openid4vc.issuance import (
     PRE_AUTHORIZED_GRANT,
     PROOF_TYP,
     SD_JWT_VC_FORMAT,
-    is_offer_scheme,
+    CredentialOffer,
+    parse_offer_uri,
+    well_known_url,
 )
 from service.fetch import Fetcher, check_url
 
 __all__ = [
-    "CredentialOffer",
     "IssuanceClient",
     "OfferPreview",
     "ReceivedCredential",
-    "parse_offer_uri",
     "verify_received",
-    "well_known_url",
 ]
 
 # SD-JWT VC registered claims: shown on the card as facts, not as the subject's claims.
 REGISTERED: Final = frozenset(
     {"iss", "vct", "iat", "exp", "nbf", "cnf", "status", "vct#integrity", "_sd_alg", "sub"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CredentialOffer:
-    """A Credential Offer (§4.1.1) with a pre-authorized code grant."""
-
-    credential_issuer: str
-    configuration_ids: tuple[str, ...]
-    pre_authorized_code: str
-    tx_code: Mapping[str, Any] | None
-    authorization_server: str | None
-
-    @classmethod
-    def parse(cls, obj: object) -> CredentialOffer:
-        if not isinstance(obj, dict):
-            raise OfferInvalid("the credential offer is not a JSON object")
-        issuer, ids = obj.get("credential_issuer"), obj.get("credential_configuration_ids")
-        if not isinstance(issuer, str) or not issuer:
-            raise OfferInvalid("the credential offer names no credential issuer")
-        if (
-            not isinstance(ids, list)
-            or not ids
-            or not all(isinstance(i, str) and i for i in ids)
-            or len(set(ids)) != len(ids)
-        ):
-            raise OfferInvalid("the credential offer lists no credential configurations")
-        grants = obj.get("grants")
-        grant = grants.get(PRE_AUTHORIZED_GRANT) if isinstance(grants, dict) else None
-        if not isinstance(grant, dict):
-            raise ProtocolUnsupported("only offers with a pre-authorized code are supported")
-        code = grant.get("pre-authorized_code")
-        if not isinstance(code, str) or not code:
-            raise OfferInvalid("the credential offer's pre-authorized code is missing")
-        tx_code = grant.get("tx_code")
-        if tx_code is not None and not isinstance(tx_code, dict):
-            raise OfferInvalid("the credential offer's tx_code is not an object")
-        server = grant.get("authorization_server")
-        if server is not None and not isinstance(server, str):
-            raise OfferInvalid("the credential offer's authorization_server is not a string")
-        return cls(issuer, tuple(ids), code, tx_code, server)
-
-
-def parse_offer_uri(uri: str) -> tuple[str | None, dict[str, Any] | None]:
-    """`(credential_offer_uri, None)` or `(None, credential_offer)` from an offer link (§4.1)."""
-    if not isinstance(uri, str) or len(uri) > 8192:
-        raise OfferInvalid("this is not a credential offer")
-    parts = urlsplit(uri.strip())
-    if not (is_offer_scheme(parts.scheme) or parts.scheme in ("https", "http")) or parts.fragment:
-        raise OfferInvalid("this is not a credential offer")
-    query = parse_qs(parts.query, keep_blank_values=True)
-    by_ref, by_value = query.get("credential_offer_uri"), query.get("credential_offer")
-    # §4.1: exactly one of the two parameters, each at most once.
-    if (by_ref is None) == (by_value is None) or len(by_ref or by_value or []) != 1:
-        raise OfferInvalid("a credential offer carries exactly one offer or offer URI")
-    if by_ref is not None:
-        return by_ref[0], None
-    assert by_value is not None
-    try:
-        value = json.loads(by_value[0])
-    except ValueError as exc:
-        raise OfferInvalid("the credential offer is not JSON") from exc
-    if not isinstance(value, dict):
-        raise OfferInvalid("the credential offer is not a JSON object")
-    return None, value
-
-
-def well_known_url(identifier: str, suffix: str) -> str:
-    """The well-known URL for `identifier`: suffix inserted between host and path (§12.2.2,
-    RFC 8414 §3.1)."""
-    parts = urlsplit(identifier)
-    if parts.query or parts.fragment:
-        raise OfferInvalid("an issuer identifier has no query or fragment")
-    path = parts.path.rstrip("/")
-    return f"{parts.scheme}://{parts.netloc}/.well-known/{suffix}{path}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +245,8 @@ class IssuanceClient:
         if by_ref is not None:
             by_value = self._get_json(self._url(by_ref, "credential offer URI"), "issuer")
         offer = CredentialOffer.parse(by_value)
+        if offer.pre_authorized_code is None:
+            raise ProtocolUnsupported("only offers with a pre-authorized code are supported")
         issuer = self._url(offer.credential_issuer, "credential issuer")
         metadata = self._get_json(  # (2)
             well_known_url(issuer, ISSUER_METADATA_SUFFIX), "issuer"
@@ -374,7 +300,7 @@ class IssuanceClient:
         offer, metadata = preview.offer, preview.issuer_metadata
         form = {
             "grant_type": PRE_AUTHORIZED_GRANT,
-            "pre-authorized_code": offer.pre_authorized_code,
+            "pre-authorized_code": str(offer.pre_authorized_code),
         }
         if offer.tx_code is not None:
             if not tx_code:

@@ -24,9 +24,10 @@ from issuer.errors import (
     OfferNotFound,
 )
 from issuer.oauth import hash_token, new_token, new_tx_code
-from issuer.openid4vci import credential_offer, offer_link
+from issuer.openid4vci import credential_offer
 from issuer.status import STATUS_NAMES, next_status
 from issuer.store import CredentialRow, IssuerStore, OfferRow, StatusListRow
+from openid4vc.issuance import offer_link
 from service.oauth import InsufficientScope
 
 __all__ = [

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 from did.errors import MalformedInput, VerificationFailed
 
-__all__ = ["ClaimsNotSatisfied", "CredentialTypeMismatch", "QueryInvalid"]
+__all__ = ["ClaimsNotSatisfied", "CredentialTypeMismatch", "OfferInvalid", "QueryInvalid"]
 
 
 class QueryInvalid(MalformedInput):
     """A DCQL query §6 does not allow, or this implementation does not support."""
 
     code = "dcql.query_invalid"
+
+
+class OfferInvalid(MalformedInput):
+    """A Credential Offer or offer link (OpenID4VCI 1.0 §4.1) that does not parse."""
+
+    code = "oid4vci.offer_invalid"
 
 
 class ClaimsNotSatisfied(VerificationFailed):
