@@ -18,10 +18,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from did.errors import MalformedInput
-from registry.cosignature import WitnessVerifier
-from registry.note import NoteVerifier
-from registry.policy import WitnessPolicy
 from registry.proofs import LedgerTrust
+from registry.trust import trust_from_vkeys
 
 __all__ = ["CONFIG_FILE", "WalletSettings", "default_wallet_dir"]
 
@@ -82,9 +80,4 @@ class WalletSettings(BaseSettings):
             raise MalformedInput(
                 "the wallet has no registry configured; run 'govid wallet init --registry ...'"
             )
-        log = NoteVerifier.from_vkey(self.log_vkey)
-        if not self.witness_vkeys:
-            return LedgerTrust.unsafe_log_only(log.name, log)
-        witnesses = [WitnessVerifier.from_vkey(v) for v in self.witness_vkeys]
-        policy = WitnessPolicy(witnesses, self.quorum or len(witnesses))
-        return LedgerTrust(log.name, log, policy)
+        return trust_from_vkeys(self.log_vkey, witness_vkeys=self.witness_vkeys, quorum=self.quorum)

@@ -33,12 +33,16 @@ from registry.checkpoint import Checkpoint
 from registry.errors import CheckpointRollback, ProofMalformed
 from registry.ledger import _document_metadata
 from registry.operations import (
-    ACCREDITATION_GRANT,
-    ACCREDITATION_REVOKE,
     STATUS_LIST_PUBLISH,
 )
 from registry.policy import check_consistent_with
-from registry.proofs import LedgerTrust, ProvenEntries, verify_ledger_proof
+from registry.proofs import (
+    LedgerTrust,
+    ProvenEntries,
+    accreditation_from_chain,
+    chain_of,
+    verify_ledger_proof,
+)
 from registry.rules import replay_did
 from registry.state import Accreditation, render_document
 from service.fetch import Fetcher, FetchPolicy
@@ -176,7 +180,7 @@ class RegistryClient:
         meta = body.get("didDocumentMetadata") or {}
         proven = verify_ledger_proof(meta.get("ledgerProof"), trust=self.trust, now=self._clock())
         self._accept(proven)
-        chain = [(p.operation, p.entry.index, p.entry.time_ms) for p in proven.entries]
+        chain = chain_of(proven)
         if any(op.did != did for op, _, _ in chain):
             raise ProofMalformed("the proof holds operations of another DID")
         state = replay_did(chain)
@@ -212,7 +216,7 @@ class RegistryClient:
                 item.get("ledgerProof"), trust=self.trust, now=self._clock()
             )
             self._accept(proven)
-            out.append(_accreditation_from(proven, subject=did))
+            out.append(accreditation_from_chain(chain_of(proven), subject=did))
         return out
 
     def status_list_token(self, uri: str) -> tuple[str, int]:
@@ -227,33 +231,6 @@ class RegistryClient:
         if op.type != STATUS_LIST_PUBLISH or op.payload["uri"] != uri:
             raise ProofMalformed("the proven entry is not a publication of this list")
         return str(op.payload["token"]), int(op.payload["sequence"])
-
-
-def _accreditation_from(proven: ProvenEntries, *, subject: str) -> Accreditation:
-    grant = proven.entries[0]
-    op = grant.operation
-    if op.type != ACCREDITATION_GRANT or op.payload["subject"] != subject:
-        raise ProofMalformed("the proven entry is not an accreditation of this DID")
-    p = op.payload
-    revoked_ms = None
-    for later in proven.entries[1:]:
-        if (
-            later.operation.type == ACCREDITATION_REVOKE
-            and later.operation.payload["accreditation"] == op.op_hash
-        ):
-            revoked_ms = later.entry.time_ms
-    return Accreditation(
-        id=op.op_hash,
-        subject=subject,
-        accreditor=op.did,
-        role=p["role"],
-        credential_types=tuple(p["credentialTypes"]),
-        claims=tuple(p.get("claims", ())),
-        valid_from=p["validFrom"],
-        valid_until=p["validUntil"],
-        granted_index=grant.entry.index,
-        revoked_ms=revoked_ms,
-    )
 
 
 def _remote_error(body: Any, status: int) -> GovidError:

@@ -26,8 +26,9 @@ from registry.entry import LogEntry
 from registry.errors import ProofMalformed
 from registry.merkle import leaf_hash, verify_inclusion
 from registry.note import NoteVerifier
-from registry.operations import Operation
+from registry.operations import ACCREDITATION_GRANT, ACCREDITATION_REVOKE, Operation
 from registry.policy import WitnessPolicy, verify_cosigned_checkpoint
+from registry.state import Accreditation
 
 MAX_HISTORY = 10_000
 
@@ -61,6 +62,52 @@ class ProvenEntries:
     checkpoint: Checkpoint
     note: str
     entries: tuple[ProvenEntry, ...]  # history first, the proof's head entry last
+
+
+# (operation, leaf index, integrated time in ms), history first: what a proof carries.
+Chain = Sequence[tuple[Operation, int, int]]
+
+
+def accreditation_from_chain(chain: Chain, *, subject: str) -> Accreditation:
+    """The accreditation a proven grant (and any later revocation of it) describes.
+
+    The one builder for every client (the registry client, the verifier's
+    engine): `chain[0]` must be an `accreditation.grant` to `subject`; the
+    first `accreditation.revoke` of that grant in the rest of the chain sets
+    `revoked_ms`. Raises `ProofMalformed` otherwise. Only call it with
+    entries a proof has established (`verify_ledger_proof`).
+    """
+    if not chain:
+        raise ProofMalformed("the proof holds no accreditation")
+    grant, index, _ = chain[0]
+    payload = grant.payload
+    if grant.type != ACCREDITATION_GRANT or payload.get("subject") != subject:
+        raise ProofMalformed("the proven entry is not an accreditation of this DID")
+    revoked_ms = next(
+        (
+            time_ms
+            for op, _, time_ms in chain[1:]
+            if op.type == ACCREDITATION_REVOKE and op.payload.get("accreditation") == grant.op_hash
+        ),
+        None,
+    )
+    return Accreditation(
+        id=grant.op_hash,
+        subject=subject,
+        accreditor=grant.did,
+        role=payload["role"],
+        credential_types=tuple(payload["credentialTypes"]),
+        claims=tuple(payload.get("claims", ())),
+        valid_from=payload["validFrom"],
+        valid_until=payload["validUntil"],
+        granted_index=index,
+        revoked_ms=revoked_ms,
+    )
+
+
+def chain_of(proven: ProvenEntries) -> list[tuple[Operation, int, int]]:
+    """The proven entries as a `Chain`."""
+    return [(p.operation, p.entry.index, p.entry.time_ms) for p in proven.entries]
 
 
 def verify_checkpoint_note(note: str, *, trust: LedgerTrust, now: datetime | None) -> Checkpoint:

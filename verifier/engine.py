@@ -65,13 +65,11 @@ from did.validity import check_time_claims, numeric_date
 from openid4vc.dcql import CredentialQuery, match_credential
 from registry.errors import ProofMalformed
 from registry.operations import (
-    ACCREDITATION_GRANT,
-    ACCREDITATION_REVOKE,
     STATUS_LIST_PUBLISH,
     Operation,
 )
-from registry.proofs import verify_ledger_proof
-from registry.state import Accreditation, DIDState, KeyRecord
+from registry.proofs import accreditation_from_chain, verify_ledger_proof
+from registry.state import DIDState, KeyRecord
 from verifier import _memo
 from verifier.errors import (
     CredentialTypeNotAccepted,
@@ -145,33 +143,6 @@ def _unproven_chain(proof: object, *, origin: str) -> Chain:
     they are only a claim of whoever served them.
     """
     return [_memo.parse_entry(raw, origin) for raw in _raws(proof)]
-
-
-def _accreditation_from(chain: Chain, *, subject: str) -> Accreditation:
-    grant, index, _ = chain[0]
-    if grant.type != ACCREDITATION_GRANT or grant.payload.get("subject") != subject:
-        raise ProofMalformed("the proven entry is not an accreditation of this DID")
-    p = grant.payload
-    revoked_ms = next(
-        (
-            time_ms
-            for op, _, time_ms in chain[1:]
-            if op.type == ACCREDITATION_REVOKE and op.payload.get("accreditation") == grant.op_hash
-        ),
-        None,
-    )
-    return Accreditation(
-        id=grant.op_hash,
-        subject=subject,
-        accreditor=grant.did,
-        role=p["role"],
-        credential_types=tuple(p["credentialTypes"]),
-        claims=tuple(p.get("claims", ())),
-        valid_from=p["validFrom"],
-        valid_until=p["validUntil"],
-        granted_index=index,
-        revoked_ms=revoked_ms,
-    )
 
 
 def _fragment(kid: object, did: str) -> str:
@@ -300,7 +271,7 @@ class _Run:
             return False
         for proof in self.lookups.accreditation_proofs(did):
             chain = _unproven_chain(proof, origin=self._origin())
-            acc = _accreditation_from(chain, subject=did)
+            acc = accreditation_from_chain(chain, subject=did)
             if acc.role != role or vct not in acc.credential_types:
                 continue
             if not acc.active_at(self.iat):  # method spec §6.4 step 4: at issuance

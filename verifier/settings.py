@@ -17,11 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from registry.authoring import Keyring
 from registry.client import RegistryClient
-from registry.cosignature import WitnessVerifier
-from registry.note import NoteVerifier
-from registry.policy import WitnessPolicy
 from registry.proofs import LedgerTrust
 from registry.store import make_engine
+from registry.trust import trust_from_vkeys
 from verifier.lookups import CachingLookups, RegistryLookups
 from verifier.policy import TrustPolicy
 from verifier.service import VerifierContext
@@ -53,11 +51,13 @@ class VerifierSettings(BaseSettings):
     retention_seconds: int | None = Field(default=None, ge=0)
 
     def ledger_trust(self) -> LedgerTrust:
-        log = NoteVerifier.from_vkey(self.log_vkey)
-        witnesses = [WitnessVerifier.from_vkey(v) for v in self.witness_vkeys]
-        policy = WitnessPolicy(witnesses, self.quorum or len(witnesses))
         age = self.max_checkpoint_age_seconds
-        return LedgerTrust(log.name, log, policy, None if age is None else timedelta(seconds=age))
+        return trust_from_vkeys(
+            self.log_vkey,
+            witness_vkeys=self.witness_vkeys,
+            quorum=self.quorum,
+            max_checkpoint_age=None if age is None else timedelta(seconds=age),
+        )
 
     def policy(self) -> TrustPolicy:
         return TrustPolicy(
@@ -70,8 +70,8 @@ class VerifierSettings(BaseSettings):
         )
 
     def lookups(self) -> CachingLookups:
-        log = NoteVerifier.from_vkey(self.log_vkey)
-        client = RegistryClient(self.registry_url, trust=LedgerTrust.unsafe_log_only(log.name, log))
+        # The log key only: the witness quorum is the engine's `ledger_proof` check.
+        client = RegistryClient(self.registry_url, trust=trust_from_vkeys(self.log_vkey))
         return CachingLookups(
             RegistryLookups(client),
             clock=lambda: datetime.now(UTC),
