@@ -18,13 +18,13 @@ lookup returns is trusted before that check (plan -> fetch -> compute).
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
+from cachetools import LRUCache
 
 from did.errors import NotFound, Unavailable
 from registry.client import RegistryClient, registry_fetcher
@@ -131,8 +131,8 @@ class CachingLookups:
         self._stale = stale_for
         self._max = max_entries
         self._fetch = fetch
-        self._cache: OrderedDict[tuple[str, str], tuple[datetime, Any]]
-        self._cache = OrderedDict()
+        # cachetools' bounded LRU; the two ages are checked here against the clock.
+        self._cache: LRUCache[tuple[str, str], tuple[datetime, Any]] = LRUCache(max_entries)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -186,7 +186,4 @@ class CachingLookups:
             ) from exc
         with self._lock:
             self._cache[key] = (now, value)
-            self._cache.move_to_end(key)
-            while len(self._cache) > self._max:
-                self._cache.popitem(last=False)
         return value
