@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -117,7 +118,8 @@ def _pre_authorized(ctx: IssuerContext, form: Mapping[str, str]) -> dict[str, An
                 # §6.3: a Transaction Code was expected but not sent: invalid_request.
                 raise InvalidRequest("tx_code is missing")
             expected = ctx.kek.mac(f"{offer.id}:{tx_code}".encode())
-            if expected != offer.tx_code_hash:
+            # Issue 13 item 16: a MAC is compared in constant time.
+            if not hmac.compare_digest(expected.encode(), offer.tx_code_hash.encode()):
                 _wrong_tx_code(ctx, store, offer, now)
                 session.commit()
                 if offer.state == "locked":
