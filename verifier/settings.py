@@ -40,7 +40,9 @@ class VerifierSettings(BaseSettings):
     public_url: str = "http://127.0.0.1:8403"
     vct_base: str = "https://govid.example"
     accepted_vcts: list[str] | None = None
-    clients: dict[str, str] = Field(default_factory=dict, description="id -> sha256 of secret")
+    clients: dict[str, str] = Field(
+        default_factory=dict, description="id -> service.oauth.hash_client_secret of its secret"
+    )
     skew_seconds: int = Field(default=60, ge=0, le=600)
     kb_max_age_seconds: int = Field(default=300, ge=10, le=3600)
     status_list_max_age_seconds: int = Field(default=86400, ge=60)

@@ -48,3 +48,14 @@ def test_check_accepts_and_refuses(world: World, tmp_path: Path) -> None:
     assert refused.exit_code == 1
     report = json.loads(refused.output)
     assert (report["failed_check"], report["error"]) == ("key_binding", "kb_jwt.nonce_mismatch")
+
+
+def test_hash_secret_prints_a_value_the_verifier_accepts() -> None:
+    from service.oauth import needs_rehash, verify_client_secret
+
+    result = CliRunner().invoke(app, ["hash-secret"], input="counter secret\n")
+    assert result.exit_code == 0, result.output
+    stored = result.stdout.strip()
+    assert "counter secret" not in result.stdout
+    assert verify_client_secret("counter secret", stored) and not needs_rehash(stored)
+    assert CliRunner().invoke(app, ["hash-secret"], input="").exit_code != 0
