@@ -29,7 +29,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Final
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 from did.encoding import b64url_decode, b64url_encode
 from did.errors import (
@@ -54,6 +54,7 @@ __all__ = [
     "UnauthorizedClient",
     "UnsupportedGrantType",
     "authenticate_client",
+    "basic_authorization",
     "bearer_token",
     "hash_client_secret",
     "needs_rehash",
@@ -254,6 +255,12 @@ def _basic(encoded: str) -> ClientCredentials:
         raise InvalidClient("the Basic credentials are not id:secret")
     # §2.3.1: both are application/x-www-form-urlencoded before base64.
     return ClientCredentials(unquote_plus(client_id), unquote_plus(secret))
+
+
+def basic_authorization(client_id: str, client_secret: str) -> str:
+    """The `Authorization` value a client sends (§2.3.1: form-urlencoded, then Basic)."""
+    raw = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
+    return "Basic " + binascii.b2a_base64(raw, newline=False).decode("ascii")
 
 
 def parse_client_credentials(

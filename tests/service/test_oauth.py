@@ -20,6 +20,7 @@ from service.oauth import (
     UnauthorizedClient,
     UnsupportedGrantType,
     authenticate_client,
+    basic_authorization,
     bearer_token,
     hash_client_secret,
     needs_rehash,
@@ -92,6 +93,14 @@ def test_basic_credentials_are_form_urlencoded_before_base64() -> None:
     parsed = parse_client_credentials(authorization=_basic("a%3Ab", "x+y%25"), form={})
     assert parsed == ClientCredentials("a:b", "x y%")
     assert "x y%" not in repr(parsed)
+
+
+@pytest.mark.parametrize(("client_id", "secret"), [("a", "b"), ("a:b", "c d+%é"), ("x", "")])
+def test_basic_authorization_reads_back(client_id: str, secret: str) -> None:
+    header = basic_authorization(client_id, secret)
+    assert parse_client_credentials(authorization=header, form={}) == ClientCredentials(
+        client_id, secret
+    )
 
 
 def test_form_credentials() -> None:
