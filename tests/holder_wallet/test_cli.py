@@ -57,7 +57,9 @@ def test_cli_journey(world: World, tmp_path: Path) -> None:
 
     out = tmp_path / "qr.png"
     challenge = json.dumps({"aud": "decentralized_identifier:did:govid:x", "nonce": "c1"})
-    _run(["qr", cid, "--challenge", challenge, "--out", str(out), "--claim", "age_over_18"], env)
+    # Ids are token_urlsafe and may begin with '-': `--` ends the options.
+    qr_args = ["--challenge", challenge, "--out", str(out), "--claim", "age_over_18"]
+    _run(["qr", *qr_args, "--", cid], env)
     assert out.read_bytes().startswith(b"\x89PNG")
     history = json.loads(_run(["history"], env))
     assert sorted(h["kind"] for h in history) == ["offline", "openid4vp"]
