@@ -32,7 +32,7 @@
     └── StatusListFull             issuer.status_list_full
 
 The OAuth errors (`oauth.*`: invalid_request, invalid_client, invalid_grant,
-invalid_scope, invalid_token, insufficient_scope...) are `service.oauth`'s,
+invalid_scope, invalid_token, insufficient_scope, client_locked...) are `service.oauth`'s,
 shared with the verifier. Which OpenID4VCI error code each issuer error is
 answered with is decided in one place, `issuer/api/errors.py`.
 """

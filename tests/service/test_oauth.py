@@ -186,3 +186,17 @@ def test_each_error_answers_its_rfc_code(error: type[GovidError]) -> None:
 
 def test_other_errors_are_not_oauth_answers() -> None:
     assert oauth_error_response(GovidError("x")) is None
+
+
+def test_a_locked_client_is_invalid_client_with_429_and_retry_after() -> None:
+    # The issuer's per-account lockout: no challenge, so a browser does not prompt at once.
+    answer = oauth_error_response(oauth.ClientLocked("locked", retry_after=42))
+    assert answer is not None
+    status, body, headers = answer
+    assert (status, body["error"], body["govid_error"]) == (
+        429,
+        "invalid_client",
+        "oauth.client_locked",
+    )
+    assert headers["Retry-After"] == "42"
+    assert "WWW-Authenticate" not in headers
