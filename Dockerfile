@@ -13,6 +13,7 @@ RUN pip install uv==0.13.9
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY did ./did
+COPY openid4vc ./openid4vc
 COPY service ./service
 COPY registry ./registry
 COPY issuer ./issuer

@@ -14,7 +14,6 @@ are, and serves both the setup (credentials to present) and the load client.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -34,6 +33,7 @@ import httpx
 
 from did.jose import sign_jwt
 from did.keys import PrivateKey, generate_private_key, jwk_from_public_key, public_key_of
+from service.oauth import hash_client_secret
 
 __all__ = [
     "CIVIL_CLAIMS",
@@ -151,7 +151,7 @@ def verifier_env(data: Path, description: Mapping[str, Any], public_url: str) ->
     registry = json.loads((data / "registry" / "registry.json").read_text(encoding="utf-8"))
     vkey = (data / "registry" / "log.vkey").read_text(encoding="ascii").strip()
     counter = description["counter"]
-    secret_hash = hashlib.sha256(counter["client_secret"].encode()).hexdigest()
+    secret_hash = hash_client_secret(counter["client_secret"])
     own = data / "bench-verifier"
     own.mkdir(exist_ok=True)
     return {

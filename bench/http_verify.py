@@ -77,7 +77,7 @@ def _public_checker(key: PublicKey, jwt: str) -> Callable[[], object]:
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    from did._b64 import b64url_decode
+    from did.encoding import b64url_decode
 
     head, _, sig_b64 = jwt.rpartition(".")
     data, sig = head.encode("ascii"), b64url_decode(sig_b64)

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from bench._harness import Comparison, Record, Settings, compare, print_comparison, worst
-from did._b64 import b64url_decode
+from did.encoding import b64url_decode
 from did.keys import PrivateKey, PublicKey, generate_private_key, jwk_from_public_key
 from did.sd_jwt import issue_sd_jwt_vc, parse_sd_jwt, present_sd_jwt, verify_sd_jwt_vc
 

@@ -32,7 +32,7 @@ import nacl.bindings
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from bench._harness import Record, Settings, compare
-from did._b64 import b64url_decode
+from did.encoding import b64url_decode
 from did.keys import generate_private_key
 from did.status_list import StatusList, StatusReference
 from did.status_list_token import build_status_list_token, status_of, verify_status_list_token

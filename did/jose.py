@@ -19,7 +19,6 @@ cross-check in tests.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -40,11 +39,10 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from did._b64 import b64url_decode, b64url_encode
+from did.encoding import b64url_decode, b64url_encode, json_dumps_compact, json_loads_strict
 from did.errors import (
     AlgorithmNotAllowed,
     CriticalHeaderUnsupported,
-    GovidError,
     HeaderKeyRejected,
     MalformedInput,
     MalformedJOSE,
@@ -59,8 +57,6 @@ __all__ = [
     "MAX_JWS_LENGTH",
     "UnverifiedJWS",
     "VerifiedJWS",
-    "json_dumps_compact",
-    "json_loads_strict",
     "normalise_typ",
     "parse_unverified_jws",
     "sign_jws",
@@ -115,69 +111,6 @@ _EC_CURVES: Final[dict[str, type[ec.EllipticCurve]]] = {
 }
 
 
-# --- strict JSON ----------------------------------------------------------------
-
-
-class _DuplicateMember(ValueError):
-    pass
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        # RFC 7515 §5.2 step 4 / RFC 7519 §7.2 step 4: reject duplicate names.
-        raise _DuplicateMember("duplicate member name")
-    return result
-
-
-def _no_constant(_: str) -> Any:
-    raise ValueError("NaN and Infinity are not JSON")
-
-
-# One decoder for every call: `json.loads` with hooks builds a new JSONDecoder
-# each time, which costs about as much as decoding a small JWS header. The
-# decoder holds no per-call state (the stdlib shares its default one the same way).
-#
-# Why not orjson here (it is installed and ~3x faster): it keeps the last of
-# duplicate member names instead of refusing them (RFC 7515 §5.2 step 4 says
-# reject), refuses integers beyond 64 bits and lone surrogate escapes that the
-# stdlib accepts, so it is not a drop-in for a strict parser of signed input.
-_STRICT_DECODER: Final = json.JSONDecoder(
-    object_pairs_hook=_unique_members, parse_constant=_no_constant
-)
-
-
-def json_loads_strict(
-    data: bytes | str, *, what: str, error: type[GovidError] = MalformedJOSE
-) -> Any:
-    """Parse UTF-8 JSON, refusing duplicate member names, NaN/Infinity and deep nesting.
-
-    Raises `error` (a `MalformedInput` subclass) naming `what`, never echoing the data.
-    """
-    try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return _STRICT_DECODER.decode(text)
-    except _DuplicateMember as exc:
-        raise error(f"{what} has a duplicate member name") from exc
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise error(f"{what} is not valid UTF-8 JSON") from exc
-
-
-# The encoder `json.dumps` would build on each call with these arguments, built
-# once (same class, same options, so byte-identical output). Not orjson: it
-# writes NaN as null instead of refusing it, refuses integers beyond 64 bits and
-# spells some floats differently, and a signed payload must not change spelling
-# with the library that happens to be installed.
-_COMPACT_ENCODER: Final = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
-
-
-def json_dumps_compact(value: Any) -> bytes:
-    """UTF-8 JSON without insignificant whitespace; refuses NaN and Infinity."""
-    return _COMPACT_ENCODER.encode(value).encode("utf-8")
-
-
 # --- parsing --------------------------------------------------------------------
 
 
@@ -208,7 +141,7 @@ class VerifiedJWS:
 
 
 def _claims_of(payload: bytes) -> dict[str, Any]:
-    claims = json_loads_strict(payload, what="JWT payload")
+    claims = json_loads_strict(payload, what="JWT payload", error=MalformedJOSE)
     if not isinstance(claims, dict):
         raise MalformedJOSE("JWT payload is not a JSON object")
     return claims
@@ -234,7 +167,7 @@ def parse_unverified_jws(token: str) -> UnverifiedJWS:
         signature = b64url_decode(signature_b64, what="JWS signature")
     except MalformedInput as exc:
         raise MalformedJOSE(exc.message) from exc
-    header = json_loads_strict(header_raw, what="JWS header")
+    header = json_loads_strict(header_raw, what="JWS header", error=MalformedJOSE)
     if not isinstance(header, dict):
         raise MalformedJOSE("JWS header is not a JSON object")
     if not isinstance(header.get("alg"), str):

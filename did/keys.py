@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from multiformats import multicodec
 
-from did._b64 import b64url_decode, b64url_encode
+from did.encoding import b64url_decode, b64url_encode
 from did.errors import InvalidKey, InvalidMultibase, MalformedInput, UnsupportedKeyType
 
 PublicKey: TypeAlias = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
@@ -138,7 +138,7 @@ def _curve_of_jwk(jwk: Mapping[str, object]) -> _Curve:
 # key checks that the point is on the curve, which costs about a fifth of an
 # ES256 verification; a verifier sees the same issuer and holder keys again and
 # again. Only keys that passed every check are stored, and since base64url is
-# parsed canonically (did._b64) equal member strings mean equal keys. Key objects
+# parsed canonically (did.encoding) equal member strings mean equal keys. Key objects
 # are immutable, so sharing one is safe; the cache is bounded.
 _JWK_KEYS: dict[tuple[str, str, str], PublicKey] = {}
 _JWK_KEYS_MAX: Final = 1024

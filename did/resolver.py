@@ -32,12 +32,13 @@ registered), and invalid input is refused before the cache is consulted.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final, Protocol
+
+from cachetools import TTLCache
 
 from did.document import DIDDocument, Relationship
 from did.errors import (
@@ -298,8 +299,12 @@ class Resolver:
         self._clock = clock
         self._ttl = cache_ttl
         self._max = max_cache_entries
-        self._cache: OrderedDict[tuple[Any, ...], tuple[datetime, ResolutionResult]]
-        self._cache = OrderedDict()
+        # cachetools' TTL + LRU cache, on our clock (tests pin it). Not thread-safe: locked.
+        self._cache: TTLCache[tuple[Any, ...], ResolutionResult] = TTLCache(
+            maxsize=max(max_cache_entries, 1),
+            ttl=max(cache_ttl.total_seconds(), 0.001),
+            timer=lambda: self._clock().timestamp(),
+        )
         self._lock = threading.Lock()
 
     @property
@@ -403,21 +408,10 @@ class Resolver:
 
     def _cache_get(self, key: tuple[Any, ...]) -> ResolutionResult | None:
         with self._lock:
-            entry = self._cache.get(key)
-            if entry is None:
-                return None
-            expires, result = entry
-            if self._clock() >= expires:
-                del self._cache[key]
-                return None
-            self._cache.move_to_end(key)
-            return result
+            return self._cache.get(key)
 
     def _cache_put(self, key: tuple[Any, ...], result: ResolutionResult) -> None:
         if self._max == 0 or self._ttl <= timedelta(0):
             return
         with self._lock:
-            self._cache[key] = (self._clock() + self._ttl, result)
-            self._cache.move_to_end(key)
-            while len(self._cache) > self._max:
-                self._cache.popitem(last=False)
+            self._cache[key] = result

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any, Final
 
-from did._b64 import b64url_decode, b64url_encode
+from did.encoding import b64url_decode, b64url_encode
 from did.errors import (
     ClaimMissing,
     CredentialRevoked,

@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from did.errors import Forbidden, ResolutionUnavailable
+from service.fetch import Fetcher, FetchPolicy
 
 
 def print_json(value: Any) -> None:
@@ -37,10 +36,9 @@ def write_secret(path: Path, text: str) -> None:
 
 
 def fetch_text(url: str, *, timeout: float = 5.0) -> str:
-    try:
-        response = httpx.get(url, timeout=timeout)
-    except httpx.HTTPError as exc:
-        raise ResolutionUnavailable("the server could not be reached") from exc
+    """GET a small text the user pointed the command at (bounded by service.fetch)."""
+    with Fetcher(FetchPolicy.configured(budget=3 * timeout)) as fetch:
+        response = fetch.get(url)
     if response.status_code != 200:
         raise ResolutionUnavailable(f"the server answered HTTP {response.status_code}")
     return response.text

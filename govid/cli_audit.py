@@ -12,8 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from registry.audit import audit_registry, render_report
-from registry.cosignature import WitnessVerifier
-from registry.policy import WitnessPolicy
+from registry.trust import witness_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +32,8 @@ def run_audit(
     url: str, *, log_vkey: str | None, witnesses: Sequence[str], quorum: int | None
 ) -> bool:
     """Audit the registry at `url`; print the report; True when it is clean."""
-    verifiers = [WitnessVerifier.from_vkey(v) for v in witnesses]
-    policy = (
-        WitnessPolicy(verifiers, quorum if quorum is not None else len(verifiers))
-        if verifiers
-        else None
-    )
+    policy = witness_policy(witnesses, quorum) if witnesses else None
+    verifiers = list(policy.witnesses) if policy is not None else []
     console = Console(stderr=True)
     with (
         httpx.Client(timeout=30.0) as client,

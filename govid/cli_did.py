@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 
 from did.dereference import DereferencingOptions, dereference
@@ -30,6 +29,7 @@ from registry import authoring
 from registry.authoring import Keyring
 from registry.client import GovidMethodResolver, RegistryClient
 from registry.trust import trust_from_options
+from service.fetch import Fetcher, FetchPolicy
 
 app = typer.Typer(no_args_is_help=True, help="DIDs: keys, resolution, did:govid operations.")
 key_app = typer.Typer(no_args_is_help=True, help="Key pairs.")
@@ -103,7 +103,9 @@ def _resolver(
 ) -> Iterator[Resolver]:
     """did:key, did:jwk, did:web, and did:govid through `registry` (proofs checked) if given."""
     with ExitStack() as stack:
-        web = DIDWebResolver(client=stack.enter_context(httpx.Client(timeout=10.0)))
+        # A did:web names any host: the untrusted fetch rules (https, public addresses).
+        fetch = stack.enter_context(Fetcher(FetchPolicy.untrusted()))
+        web = DIDWebResolver(fetch=fetch)
         methods: list[MethodResolver] = [DIDKeyResolver(), DIDJWKResolver(), web]
         if registry:
             client = stack.enter_context(_registry_client(registry, log_vkey, witness, quorum))

@@ -21,8 +21,9 @@ from typing import Annotated, Any
 
 import typer
 
-from did.errors import InvalidKey, MalformedInput
-from did.jose import json_loads_strict, parse_unverified_jws
+from did.encoding import json_loads_strict
+from did.errors import InvalidKey, MalformedInput, MalformedJOSE
+from did.jose import parse_unverified_jws
 from did.keys import PublicKey, public_key_from_jwk
 from did.sd_jwt import (
     DEFAULT_SD_ALG,
@@ -67,7 +68,7 @@ def _read_token(token: str) -> str:
 def _decoded_jwt(text: str) -> dict[str, Any]:
     """Header and payload of a compact JWS, parsed strictly but NOT verified."""
     jws = parse_unverified_jws(text)
-    payload = json_loads_strict(jws.payload, what="JWT payload")
+    payload = json_loads_strict(jws.payload, what="JWT payload", error=MalformedJOSE)
     return {"header": jws.header, "payload": payload}
 
 

@@ -180,3 +180,15 @@ def user_enable(username: Annotated[str, typer.Argument()], data: DataOpt = None
     with _accounts(data) as accounts:
         accounts.set_disabled(username, disabled=False)
     print_json({"username": username, "disabled": False})
+
+
+@app.command("hash-secret")
+def hash_secret() -> None:
+    """Print the stored form of a counter's client secret (read from stdin), for
+    GOVID_VERIFIER_CLIENTS."""
+    from service.oauth import hash_client_secret
+
+    secret = sys.stdin.readline().rstrip("\r\n")
+    if not secret:
+        raise typer.BadParameter("give the secret on standard input")
+    print(hash_client_secret(secret))

@@ -29,6 +29,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 from did.errors import GovidError, Unavailable
+from service.fetch import Fetcher, FetchPolicy
+from service.oauth import basic_authorization
 
 T = TypeVar("T")
 
@@ -74,6 +76,10 @@ class Demo:
         self.stack: dict[str, Any] = json.loads(stack_file.read_text(encoding="utf-8"))
         self.console = console
         self.http = httpx.Client(timeout=30.0)
+        # Every request through the one bounded fetch; the stack is the operator's own.
+        self.fetch = Fetcher(
+            FetchPolicy.configured(max_bytes=16 * 1024 * 1024, budget=90.0), client=self.http
+        )
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -82,19 +88,23 @@ class Demo:
 
     def agency_token(self, slug: str) -> str:
         issuer = self.stack["issuers"][slug]
-        response = self.http.post(
+        response = self.fetch.post(
             issuer["url"] + "/token",
             data={"grant_type": "client_credentials"},
-            auth=(issuer["client_id"], issuer["client_secret"]),
+            headers={
+                "Authorization": basic_authorization(issuer["client_id"], issuer["client_secret"])
+            },
         )
         return str(self._ok(response, "the agency's token request")["access_token"])
 
     def counter_token(self) -> str:
         counter = self.stack["counter"]
-        response = self.http.post(
+        response = self.fetch.post(
             self.stack["verifier"] + "/oauth/token",
             data={"grant_type": "client_credentials"},
-            auth=(counter["client_id"], counter["client_secret"]),
+            headers={
+                "Authorization": basic_authorization(counter["client_id"], counter["client_secret"])
+            },
         )
         return str(self._ok(response, "the counter's token request")["access_token"])
 
@@ -110,7 +120,7 @@ class Demo:
         return body
 
     def offer(self, slug: str, configuration: str, claims: dict[str, Any]) -> dict[str, Any]:
-        response = self.http.post(
+        response = self.fetch.post(
             self.stack["issuers"][slug]["url"] + "/api/offers",
             headers={"authorization": f"Bearer {self.agency_token(slug)}"},
             json={"credential_configuration_id": configuration, "claims": claims},
@@ -119,7 +129,7 @@ class Demo:
 
     def vct(self, slug: str, configuration: str) -> str:
         metadata = self._ok(
-            self.http.get(
+            self.fetch.get(
                 self.stack["issuers"][slug]["url"] + "/.well-known/openid-credential-issuer"
             ),
             "the issuer metadata",
@@ -138,6 +148,7 @@ class Demo:
             log_vkey=vkey,
             witness_vkeys=[w["vkey"] for w in registry["witnesses"]],
             quorum=registry["quorum"],
+            allow_loopback_http=True,  # the demo runs against the development stack
         )
         wallet = Wallet(settings)
         wallet.init("demo passphrase, not a real one")
@@ -152,8 +163,8 @@ class Demo:
         """
 
         def settled() -> bool | None:
-            size = self._ok(self.http.get(self.stack["registry"] + "/"), "the registry")
-            note = self.http.get(self.stack["registry"] + "/checkpoint")
+            size = self._ok(self.fetch.get(self.stack["registry"] + "/"), "the registry")
+            note = self.fetch.get(self.stack["registry"] + "/checkpoint")
             if note.status_code != 200:
                 return None
             return True if int(note.text.split("\n")[1]) >= size["treeSize"] else None
@@ -165,7 +176,7 @@ class Demo:
         token = self.counter_token()
         auth = {"authorization": f"Bearer {token}"}
         created = self._ok(
-            self.http.post(
+            self.fetch.post(
                 self.stack["verifier"] + "/api/presentation-requests",
                 headers=auth,
                 json={"dcql_query": query},
@@ -177,7 +188,7 @@ class Demo:
         wallet.approve(consent)
 
         def outcome() -> dict[str, Any] | None:
-            response = self.http.get(
+            response = self.fetch.get(
                 self.stack["verifier"] + f"/api/presentation-requests/{created['id']}",
                 headers=auth,
             )
@@ -271,14 +282,14 @@ class Demo:
         auth = {"authorization": f"Bearer {self.agency_token(slug)}"}
         url = self.stack["issuers"][slug]["url"]
         listed = self._ok(
-            self.http.get(url + "/api/credentials", params={"offer": offer_id}, headers=auth),
+            self.fetch.get(url + "/api/credentials", params={"offer": offer_id}, headers=auth),
             "the agency's credential search",
         )["credentials"]
         self._ok(
-            self.http.post(url + f"/api/credentials/{listed[0]['id']}/revoke", headers=auth),
+            self.fetch.post(url + f"/api/credentials/{listed[0]['id']}/revoke", headers=auth),
             "the revocation",
         )
-        self._ok(self.http.post(url + "/api/status-lists/publish", headers=auth), "publication")
+        self._ok(self.fetch.post(url + "/api/status-lists/publish", headers=auth), "publication")
         self.console.print(f"  revoked {len(listed)} copies; the new list is on the ledger")
 
     def rotate(self, slug: str) -> None:

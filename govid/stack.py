@@ -59,6 +59,7 @@ from registry.config import RegistryConfig
 from registry.trust import trust_from_options
 from registry.witness.app import create_witness_app
 from registry.witness.config import WitnessConfig, init_witness
+from service.oauth import hash_client_secret
 from service.private_files import private_dir
 from service.serving import PortInUse, bind_listener, uvicorn_config
 
@@ -379,8 +380,9 @@ def bootstrap_agencies(layout: Layout, ledger: dict[str, Any]) -> dict[str, Any]
     # The verifier checks counters' secrets by hash; the hash is not a secret.
     counter = values["counter"]
     verifier_config = _read(data / "verifier" / "verifier.json")
-    secret_hash = hashlib.sha256(counter["client_secret"].encode()).hexdigest()
-    verifier_config["clients"] = {counter["client_id"]: secret_hash}
+    verifier_config["clients"] = {
+        counter["client_id"]: hash_client_secret(counter["client_secret"])
+    }
     _write(data / "verifier" / "verifier.json", verifier_config)
     return values
 
@@ -420,6 +422,8 @@ def bootstrap_wallet(layout: Layout, ledger: dict[str, Any], values: dict[str, A
         log_vkey=ledger["vkey"],
         witness_vkeys=[w["vkey"] for w in ledger["witnesses"]],
         quorum=ledger["quorum"],
+        # The development stack serves its issuers and verifier over loopback http.
+        allow_loopback_http=True,
     )
     if not (directory / CONFIG_FILE).exists():
         private_dir(directory)

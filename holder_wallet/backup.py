@@ -23,7 +23,7 @@ import json
 import os
 from typing import Any, Final
 
-from did._b64 import b64url_decode, b64url_encode
+from did.encoding import b64url_decode, b64url_encode
 from did.errors import MalformedInput
 from holder_wallet.crypto import KDFParams, Rng, derive_key, open_sealed, seal
 from holder_wallet.errors import BackupInvalid

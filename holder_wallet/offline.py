@@ -26,7 +26,7 @@ import qrcode
 import qrcode.constants
 from qrcode.exceptions import DataOverflowError
 
-from did._b64 import b64url_encode
+from did.encoding import b64url_encode
 from did.keys import PrivateKey
 from did.sd_jwt import present_sd_jwt
 from holder_wallet.errors import ChallengeInvalid, QRTooLarge

@@ -13,7 +13,8 @@ Section numbers are OpenID4VP 1.0's. `PresentationClient.prepare` runs:
   4. check the verifier is accredited on the ledger (role `verifier`) for
      every credential type it asks and, where its accreditation lists claims,
      for every claim (issue 6 "bad input");
-  5. match the query against the wallet's credentials (`holder_wallet.dcql`)
+  5. match the query against the wallet's credentials (`openid4vc.dcql`, the
+     verifier's own DCQL)
      and build the consent model: who asks, each requested claim, which
      credential would answer it.
 
@@ -33,15 +34,12 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
 from did.errors import GovidError, MalformedInput, VerificationFailed
 from did.jose import parse_unverified_jws, verify_jwt
 from did.keys import PrivateKey
 from did.sd_jwt import present_sd_jwt
 from did.validity import check_time_claims
-from holder_wallet._http import check_url, json_object, request
-from holder_wallet.dcql import ClaimQuery, DCQLQuery, match_credential, select_credentials
+from holder_wallet._http import json_object
 from holder_wallet.errors import (
     NoMatchingCredential,
     PresentationRequestInvalid,
@@ -50,10 +48,26 @@ from holder_wallet.errors import (
     VerifierNotAccredited,
 )
 from holder_wallet.ledger import Ledger
+from openid4vc.dcql import (
+    ClaimQuery,
+    DCQLQuery,
+    resolve_path,
+    select_claims,
+    select_credentials,
+)
+from openid4vc.errors import QueryInvalid
+from openid4vc.presentation import (
+    AUTHORIZATION_REQUEST_SCHEMES,
+    CLIENT_ID_PREFIX,
+    REQUEST_OBJECT_MEDIA_TYPE,
+    REQUEST_OBJECT_TYP,
+    RESPONSE_MODE,
+    RESPONSE_TYPE,
+    SELF_ISSUED_AUD,
+)
+from service.fetch import Fetcher, FetchPolicy, check_url
 
 __all__ = [
-    "CLIENT_ID_PREFIX",
-    "REQUEST_OBJECT_TYP",
     "ConsentItem",
     "ConsentRequest",
     "PresentationClient",
@@ -65,10 +79,7 @@ __all__ = [
     "verify_request_object",
 ]
 
-REQUEST_OBJECT_TYP: Final = "oauth-authz-req+jwt"
-CLIENT_ID_PREFIX: Final = "decentralized_identifier:"
-SELF_ISSUED_AUD: Final = "https://self-issued.me/v2"
-SCHEMES: Final = frozenset({"openid4vp", "haip-vp", "eudi-openid4vp"})
+SCHEMES: Final = frozenset(AUTHORIZATION_REQUEST_SCHEMES)
 
 
 def parse_authorization_request(uri: str) -> tuple[str, str, str]:
@@ -110,7 +121,7 @@ def verify_request_object(
     client_id: str,
     ledger: Ledger,
     now: datetime,
-    allow_loopback_http: bool = True,
+    url_policy: FetchPolicy,
 ) -> VerifiedRequest:
     """Step 3 of the module docstring.
 
@@ -145,16 +156,12 @@ def verify_request_object(
     aud = claims.get("aud")
     if aud is not None and aud != SELF_ISSUED_AUD and aud != [SELF_ISSUED_AUD]:  # §5.8
         raise RequestNotVerified("the request object is meant for another audience")
-    if claims.get("response_type") != "vp_token":
+    if claims.get("response_type") != RESPONSE_TYPE:
         raise ProtocolUnsupported("only vp_token requests are supported")
-    if claims.get("response_mode") != "direct_post":
+    if claims.get("response_mode") != RESPONSE_MODE:
         raise ProtocolUnsupported("only the direct_post response mode is supported")
-    response_uri = check_url(
-        claims.get("response_uri"),
-        allow_loopback_http=allow_loopback_http,
-        error=PresentationRequestInvalid,
-        what="response URI",
-    )
+    # Where the wallet will POST after consent: the same rules as every fetch.
+    response_uri = str(check_url(claims.get("response_uri"), url_policy))
     nonce, state = claims.get("nonce"), claims.get("state")
     if not isinstance(nonce, str) or not nonce:
         raise PresentationRequestInvalid("the request has no nonce")
@@ -162,7 +169,12 @@ def verify_request_object(
         raise PresentationRequestInvalid("the request's state is not a string")
     if "dcql_query" not in claims:
         raise ProtocolUnsupported("only DCQL queries are supported")
-    query = DCQLQuery.parse(claims["dcql_query"])
+    try:
+        query = DCQLQuery.parse(claims["dcql_query"])
+    except QueryInvalid as exc:
+        raise PresentationRequestInvalid(
+            f"the request's DCQL query is invalid: {exc.message}"
+        ) from exc
     metadata = claims.get("client_metadata")
     name = metadata.get("client_name") if isinstance(metadata, dict) else None
     return VerifiedRequest(
@@ -200,7 +212,7 @@ def check_verifier_accredited(request: VerifiedRequest, *, ledger: Ledger, now: 
                 raise VerifierNotAccredited(
                     "the verifier is not accredited for a type of credential it asks for"
                 )
-            for claim in query.claims:
+            for claim in query.claims or ():
                 names = {_claim_name(claim.path), str(claim.path[0])}
                 if not any(not a.claims or names & set(a.claims) for a in covering):
                     raise VerifierNotAccredited(
@@ -262,21 +274,19 @@ def build_consent(
     request: VerifiedRequest, credentials: Sequence[tuple[str, Mapping[str, Any]]]
 ) -> ConsentRequest:
     """Step 5: `credentials` are `(id, record)` of the wallet, oldest first (pure)."""
-    from holder_wallet.dcql import resolve_path
-
     found: dict[str, tuple[str, Mapping[str, Any], tuple[ClaimQuery, ...]]] = {}
     for query in request.query.credentials:
         for cid, record in credentials:
             if record.get("status") in ("revoked", "suspended"):
                 continue
-            chosen = match_credential(query, vct=str(record.get("vct")), claims=record["claims"])
+            chosen = select_claims(query, vct=str(record.get("vct")), claims=record["claims"])
             if chosen is not None:
                 found[query.id] = (cid, record, chosen)
                 break
     ids, satisfiable = select_credentials(request.query, set(found))
     items = []
     for query in request.query.credentials:
-        asked = tuple(_label({}, c.path) for c in query.claims)
+        asked = tuple(_label({}, c.path) for c in query.claims or ())
         if query.id not in ids:
             if query.id in found:
                 continue  # answerable but another option of its set was chosen
@@ -348,32 +358,28 @@ def build_vp_token(
 
 
 class PresentationClient:
-    """Fetch, verify and answer presentation requests. HTTP, time and the ledger are passed in."""
+    """Fetch, verify and answer presentation requests. HTTP, time and the ledger are passed in.
+
+    `fetch` must follow `FetchPolicy.untrusted`: the request URI is whatever
+    a QR code said, and it is fetched before the citizen has seen anything.
+    """
 
     def __init__(
         self,
-        http: httpx.Client,
+        fetch: Fetcher,
         *,
         ledger: Ledger,
         clock: Callable[[], datetime],
-        allow_loopback_http: bool = True,
     ) -> None:
-        self._http = http
+        self._fetch = fetch
         self._ledger = ledger
         self._clock = clock
-        self._loopback = allow_loopback_http
 
     def fetch(self, uri: str) -> VerifiedRequest:
         client_id, request_uri, method = parse_authorization_request(uri)  # (1)
-        url = check_url(
-            request_uri,
-            allow_loopback_http=self._loopback,
-            error=PresentationRequestInvalid,
-            what="request URI",
-        )
-        headers = {"Accept": "application/oauth-authz-req+jwt"}
-        response = request(  # (2)
-            self._http, "POST" if method == "post" else "GET", url, who="verifier", headers=headers
+        headers = {"Accept": REQUEST_OBJECT_MEDIA_TYPE}
+        response = self._fetch.request(  # (2)
+            "POST" if method == "post" else "GET", request_uri, headers=headers
         )
         if response.status_code != 200:
             raise PresentationRequestInvalid("the verifier did not serve its request")
@@ -383,7 +389,7 @@ class PresentationClient:
             client_id=client_id,
             ledger=self._ledger,
             now=now,
-            allow_loopback_http=self._loopback,
+            url_policy=self._fetch.policy,
         )
         check_verifier_accredited(verified, ledger=self._ledger, now=now)  # (4)
         return verified
@@ -394,7 +400,7 @@ class PresentationClient:
         form = {"vp_token": json.dumps(vp_token, separators=(",", ":"))}
         if request_.state is not None:
             form["state"] = request_.state
-        response = request(self._http, "POST", request_.response_uri, who="verifier", data=form)
+        response = self._fetch.post(request_.response_uri, data=form)
         return json_object(response, who="verifier", error=PresentationRequestInvalid)
 
     def decline(self, request_: VerifiedRequest) -> None:
@@ -403,6 +409,6 @@ class PresentationClient:
         if request_.state is not None:
             form["state"] = request_.state
         try:
-            request(self._http, "POST", request_.response_uri, who="verifier", data=form)
+            self._fetch.post(request_.response_uri, data=form)
         except GovidError:
             pass

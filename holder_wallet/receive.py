@@ -23,21 +23,18 @@ Section numbers are OpenID4VCI 1.0's. The flow, in the order `preview` and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import parse_qs, urlsplit
-
-import httpx
+from urllib.parse import urlsplit
 
 from did.errors import GovidError, MalformedInput, VerificationFailed
 from did.jose import sign_jwt
 from did.keys import PrivateKey, jwk_from_private_key, jwk_from_public_key
 from did.sd_jwt import UnverifiedSDJWT, disclosure_map, holder_key_from_cnf, verify_sd_jwt_vc
 from did.sd_jwt.vc import VerifiedSDJWTVC
-from holder_wallet._http import check_url, json_object, remote_error, request
+from holder_wallet._http import json_object, remote_error
 from holder_wallet.card_style import DEFAULT_BACKGROUND, DEFAULT_TEXT, css_color
 from holder_wallet.errors import (
     CredentialRejected,
@@ -49,101 +46,29 @@ from holder_wallet.errors import (
 )
 from holder_wallet.keys import new_holder_key, public_jwk_of, thumbprint_of
 from holder_wallet.ledger import Ledger
+from openid4vc.issuance import (
+    AUTHORIZATION_DETAILS_TYPE,
+    ISSUER_METADATA_SUFFIX,
+    PRE_AUTHORIZED_GRANT,
+    PROOF_TYP,
+    SD_JWT_VC_FORMAT,
+    CredentialOffer,
+    parse_offer_uri,
+    well_known_url,
+)
+from service.fetch import Fetcher, check_url
 
 __all__ = [
-    "OFFER_SCHEME",
-    "PRE_AUTHORIZED_GRANT",
-    "PROOF_TYP",
-    "CredentialOffer",
     "IssuanceClient",
     "OfferPreview",
     "ReceivedCredential",
-    "parse_offer_uri",
     "verify_received",
-    "well_known_url",
 ]
 
-OFFER_SCHEME: Final = "openid-credential-offer"
-PRE_AUTHORIZED_GRANT: Final = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
-PROOF_TYP: Final = "openid4vci-proof+jwt"
 # SD-JWT VC registered claims: shown on the card as facts, not as the subject's claims.
 REGISTERED: Final = frozenset(
     {"iss", "vct", "iat", "exp", "nbf", "cnf", "status", "vct#integrity", "_sd_alg", "sub"}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CredentialOffer:
-    """A Credential Offer (§4.1.1) with a pre-authorized code grant."""
-
-    credential_issuer: str
-    configuration_ids: tuple[str, ...]
-    pre_authorized_code: str
-    tx_code: Mapping[str, Any] | None
-    authorization_server: str | None
-
-    @classmethod
-    def parse(cls, obj: object) -> CredentialOffer:
-        if not isinstance(obj, dict):
-            raise OfferInvalid("the credential offer is not a JSON object")
-        issuer, ids = obj.get("credential_issuer"), obj.get("credential_configuration_ids")
-        if not isinstance(issuer, str) or not issuer:
-            raise OfferInvalid("the credential offer names no credential issuer")
-        if (
-            not isinstance(ids, list)
-            or not ids
-            or not all(isinstance(i, str) and i for i in ids)
-            or len(set(ids)) != len(ids)
-        ):
-            raise OfferInvalid("the credential offer lists no credential configurations")
-        grants = obj.get("grants")
-        grant = grants.get(PRE_AUTHORIZED_GRANT) if isinstance(grants, dict) else None
-        if not isinstance(grant, dict):
-            raise ProtocolUnsupported("only offers with a pre-authorized code are supported")
-        code = grant.get("pre-authorized_code")
-        if not isinstance(code, str) or not code:
-            raise OfferInvalid("the credential offer's pre-authorized code is missing")
-        tx_code = grant.get("tx_code")
-        if tx_code is not None and not isinstance(tx_code, dict):
-            raise OfferInvalid("the credential offer's tx_code is not an object")
-        server = grant.get("authorization_server")
-        if server is not None and not isinstance(server, str):
-            raise OfferInvalid("the credential offer's authorization_server is not a string")
-        return cls(issuer, tuple(ids), code, tx_code, server)
-
-
-def parse_offer_uri(uri: str) -> tuple[str | None, dict[str, Any] | None]:
-    """`(credential_offer_uri, None)` or `(None, credential_offer)` from an offer link (§4.1)."""
-    if not isinstance(uri, str) or len(uri) > 8192:
-        raise OfferInvalid("this is not a credential offer")
-    parts = urlsplit(uri.strip())
-    if parts.scheme not in (OFFER_SCHEME, "https", "http") or parts.fragment:
-        raise OfferInvalid("this is not a credential offer")
-    query = parse_qs(parts.query, keep_blank_values=True)
-    by_ref, by_value = query.get("credential_offer_uri"), query.get("credential_offer")
-    # §4.1: exactly one of the two parameters, each at most once.
-    if (by_ref is None) == (by_value is None) or len(by_ref or by_value or []) != 1:
-        raise OfferInvalid("a credential offer carries exactly one offer or offer URI")
-    if by_ref is not None:
-        return by_ref[0], None
-    assert by_value is not None
-    try:
-        value = json.loads(by_value[0])
-    except ValueError as exc:
-        raise OfferInvalid("the credential offer is not JSON") from exc
-    if not isinstance(value, dict):
-        raise OfferInvalid("the credential offer is not a JSON object")
-    return None, value
-
-
-def well_known_url(identifier: str, suffix: str) -> str:
-    """The well-known URL for `identifier`: suffix inserted between host and path (§12.2.2,
-    RFC 8414 §3.1)."""
-    parts = urlsplit(identifier)
-    if parts.query or parts.fragment:
-        raise OfferInvalid("an issuer identifier has no query or fragment")
-    path = parts.path.rstrip("/")
-    return f"{parts.scheme}://{parts.netloc}/.well-known/{suffix}{path}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,30 +211,34 @@ def _display(
 
 
 class IssuanceClient:
-    """The OpenID4VCI client. HTTP, time and the ledger are passed in."""
+    """The OpenID4VCI client. HTTP, time and the ledger are passed in.
+
+    Every URL here comes from an offer or from metadata an issuer chose, so
+    `fetch` must follow `FetchPolicy.untrusted`: https to public addresses
+    only (loopback http on the development stack alone).
+    """
 
     def __init__(
         self,
-        http: httpx.Client,
+        fetch: Fetcher,
         *,
         ledger: Ledger,
         clock: Callable[[], datetime],
         batch_size: int = 3,
         key_alg: str = "ES256",
-        allow_loopback_http: bool = True,
     ) -> None:
-        self._http = http
+        self._fetch = fetch
         self._ledger = ledger
         self._clock = clock
         self._batch = batch_size
         self._alg = key_alg
-        self._loopback = allow_loopback_http
 
     def _url(self, url: object, what: str) -> str:
-        return check_url(url, allow_loopback_http=self._loopback, error=OfferInvalid, what=what)
+        """`url` if the fetch policy allows it (`fetch.url_refused` otherwise)."""
+        return str(check_url(url, self._fetch.policy))
 
     def _get_json(self, url: str, who: str) -> dict[str, Any]:
-        response = request(self._http, "GET", url, who=who, headers={"Accept": "application/json"})
+        response = self._fetch.get(url, headers={"Accept": "application/json"})
         return json_object(response, who=who, error=OfferInvalid)
 
     # --- steps 1-3 ----------------------------------------------------------------------
@@ -319,9 +248,11 @@ class IssuanceClient:
         if by_ref is not None:
             by_value = self._get_json(self._url(by_ref, "credential offer URI"), "issuer")
         offer = CredentialOffer.parse(by_value)
+        if offer.pre_authorized_code is None:
+            raise ProtocolUnsupported("only offers with a pre-authorized code are supported")
         issuer = self._url(offer.credential_issuer, "credential issuer")
         metadata = self._get_json(  # (2)
-            well_known_url(issuer, "openid-credential-issuer"), "issuer"
+            well_known_url(issuer, ISSUER_METADATA_SUFFIX), "issuer"
         )
         if metadata.get("credential_issuer") != issuer:  # §12.2.4: simple string comparison
             raise IssuerMetadataMismatch("the issuer's metadata is for another issuer")
@@ -332,7 +263,10 @@ class IssuanceClient:
         names = []
         for cid in offer.configuration_ids:
             configuration = configurations.get(cid)
-            if not isinstance(configuration, dict) or configuration.get("format") != "dc+sd-jwt":
+            if (
+                not isinstance(configuration, dict)
+                or configuration.get("format") != SD_JWT_VC_FORMAT
+            ):
                 raise ProtocolUnsupported("the offer is for a credential this wallet cannot hold")
             if not isinstance(configuration.get("vct"), str):
                 raise OfferInvalid("the offered credential configuration has no vct")
@@ -369,19 +303,14 @@ class IssuanceClient:
         offer, metadata = preview.offer, preview.issuer_metadata
         form = {
             "grant_type": PRE_AUTHORIZED_GRANT,
-            "pre-authorized_code": offer.pre_authorized_code,
+            "pre-authorized_code": str(offer.pre_authorized_code),
         }
         if offer.tx_code is not None:
             if not tx_code:
                 raise OfferInvalid("this offer needs the transaction code the agency sent you")
             form["tx_code"] = tx_code
-        response = request(  # (4)
-            self._http,
-            "POST",
-            preview.token_endpoint,
-            who="issuer",
-            data=form,
-            headers={"Accept": "application/json"},
+        response = self._fetch.post(  # (4)
+            preview.token_endpoint, data=form, headers={"Accept": "application/json"}
         )
         token = json_object(response, who="issuer", error=OfferInvalid)
         access_token, token_type = token.get("access_token"), token.get("token_type")
@@ -403,9 +332,7 @@ class IssuanceClient:
         if endpoint is None:
             return None
         url = self._url(endpoint, "nonce endpoint")
-        answer = json_object(
-            request(self._http, "POST", url, who="issuer"), who="issuer", error=OfferInvalid
-        )  # (5)
+        answer = json_object(self._fetch.post(url), who="issuer", error=OfferInvalid)  # (5)
         nonce = answer.get("c_nonce")
         if not isinstance(nonce, str) or not nonce:
             raise OfferInvalid("the issuer's nonce answer has no c_nonce")
@@ -448,13 +375,8 @@ class IssuanceClient:
             body["proofs"] = {
                 "jwt": self._proofs(keys, audience=preview.offer.credential_issuer, nonce=nonce)
             }
-            response = request(
-                self._http,
-                "POST",
-                endpoint,
-                who="issuer",
-                json_body=body,
-                headers={"Authorization": f"Bearer {access_token}"},
+            response = self._fetch.post(
+                endpoint, json=body, headers={"Authorization": f"Bearer {access_token}"}
             )
             if response.status_code == 200:
                 answer = json_object(response, who="issuer", error=OfferInvalid)
@@ -526,7 +448,7 @@ def _credential_identifiers(details: object) -> dict[str, str]:
     if not isinstance(details, list):
         return out
     for item in details:
-        if not isinstance(item, dict) or item.get("type") != "openid_credential":
+        if not isinstance(item, dict) or item.get("type") != AUTHORIZATION_DETAILS_TYPE:
             continue
         cid, ids = item.get("credential_configuration_id"), item.get("credential_identifiers")
         if isinstance(cid, str) and isinstance(ids, list) and ids and isinstance(ids[0], str):

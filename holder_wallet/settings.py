@@ -18,16 +18,16 @@ from pydantic_settings import SettingsConfigDict
 
 from did.errors import MalformedInput
 from holder_wallet.browser_guard import host_of_origin
-from registry.cosignature import WitnessVerifier
-from registry.note import NoteVerifier
-from registry.policy import WitnessPolicy
 from registry.proofs import LedgerTrust
+from registry.trust import trust_from_vkeys
 from service.settings import ServiceSettings
 
 __all__ = ["CONFIG_FILE", "WalletSettings", "default_wallet_dir"]
 
 CONFIG_FILE = "config.json"
 _TRUST_FIELDS = ("registry_url", "log_vkey", "witness_vkeys", "quorum")
+# Saved with the trust values: the development stack turns this on for its wallet.
+_SAVED_FIELDS = (*_TRUST_FIELDS, "allow_loopback_http")
 
 
 def default_wallet_dir() -> Path:
@@ -49,9 +49,10 @@ class WalletSettings(ServiceSettings):
     quorum: int | None = Field(default=None, ge=1)
     idle_timeout_seconds: int = Field(default=300, ge=10, le=86400)
     batch_size: int = Field(default=3, ge=1, le=20)
-    # OpenID4VCI/VP require TLS; plain http is accepted for loopback hosts only
-    # (a local test stack), never for a host on the network.
-    allow_loopback_http: bool = True
+    # OpenID4VCI/VP require TLS and the wallet refuses private addresses
+    # (service.fetch). The development stack (`govid up`) turns this on for its
+    # own wallet so that it reaches http://127.0.0.1; nothing else should.
+    allow_loopback_http: bool = False
     # Origins the citizen's browser may use besides the loopback address and
     # port the web app listens on, e.g. the host side of a container's port
     # mapping: ["http://127.0.0.1:18407"]. Loopback only (issue 13 item 8).
@@ -67,7 +68,7 @@ class WalletSettings(ServiceSettings):
 
     def save_trust(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        values = {k: getattr(self, k) for k in _TRUST_FIELDS}
+        values = {k: getattr(self, k) for k in _SAVED_FIELDS}
         (self.dir / CONFIG_FILE).write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
 
     @property
@@ -80,9 +81,4 @@ class WalletSettings(ServiceSettings):
             raise MalformedInput(
                 "the wallet has no registry configured; run 'govid wallet init --registry ...'"
             )
-        log = NoteVerifier.from_vkey(self.log_vkey)
-        if not self.witness_vkeys:
-            return LedgerTrust.unsafe_log_only(log.name, log)
-        witnesses = [WitnessVerifier.from_vkey(v) for v in self.witness_vkeys]
-        policy = WitnessPolicy(witnesses, self.quorum or len(witnesses))
-        return LedgerTrust(log.name, log, policy)
+        return trust_from_vkeys(self.log_vkey, witness_vkeys=self.witness_vkeys, quorum=self.quorum)

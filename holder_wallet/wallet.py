@@ -26,6 +26,7 @@ from holder_wallet.settings import WalletSettings
 from holder_wallet.status import check_status, combine
 from holder_wallet.store import StoredCopy, StoredCredential, WalletStore, open_engine
 from holder_wallet.vault import Vault
+from service.fetch import Fetcher, FetchPolicy
 
 __all__ = ["Wallet", "summary"]
 
@@ -62,14 +63,16 @@ class Wallet:
         self.clock = clock
         self.engine = open_engine(settings.dir)
         self.vault = Vault(self.engine, clock=clock, idle_timeout=settings.idle_timeout)
-        self._own_http = http is None
-        self.http = http or httpx.Client(timeout=10.0, follow_redirects=False)
+        # Issuers and verifiers are whoever an offer or a QR code names: the
+        # untrusted policy (https to public addresses; loopback http only when
+        # the development stack's settings ask for it).
+        policy = FetchPolicy.untrusted(allow_loopback_http=settings.allow_loopback_http)
+        self.fetch = Fetcher(policy, client=http)
         self._ledger = ledger
         self._new_id = new_id
 
     def close(self) -> None:
-        if self._own_http:
-            self.http.close()
+        self.fetch.close()
         if isinstance(self._ledger, RegistryLedger):
             self._ledger.close()
         self.engine.dispose()
@@ -125,11 +128,7 @@ class Wallet:
 
     def _issuance(self) -> IssuanceClient:
         return IssuanceClient(
-            self.http,
-            ledger=self.ledger,
-            clock=self.clock,
-            batch_size=self.settings.batch_size,
-            allow_loopback_http=self.settings.allow_loopback_http,
+            self.fetch, ledger=self.ledger, clock=self.clock, batch_size=self.settings.batch_size
         )
 
     def preview_offer(self, offer_uri: str) -> OfferPreview:
@@ -161,12 +160,7 @@ class Wallet:
     # --- presenting (OpenID4VP) -----------------------------------------------------------
 
     def _presentation(self) -> PresentationClient:
-        return PresentationClient(
-            self.http,
-            ledger=self.ledger,
-            clock=self.clock,
-            allow_loopback_http=self.settings.allow_loopback_http,
-        )
+        return PresentationClient(self.fetch, ledger=self.ledger, clock=self.clock)
 
     def prepare(self, request_uri: str) -> ConsentRequest:
         """Fetch and verify the request and build the consent; nothing is sent."""

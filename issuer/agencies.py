@@ -21,10 +21,11 @@ from did.errors import MalformedInput
 from issuer.context import IssuerContext
 from issuer.credential_types import credential_type
 from issuer.errors import AgencyExists, AgencyNotFound
-from issuer.oauth import hash_client_secret, new_client_id, new_token
+from issuer.oauth import new_client_id, new_token
 from issuer.store import AgencyRow, ClientRow, IssuerStore, checkpoint
 from registry import authoring
 from registry.authoring import Keyring
+from service.oauth import hash_client_secret
 
 __all__ = [
     "AgencyKeys",
@@ -133,7 +134,7 @@ def add_client(ctx: IssuerContext, *, slug: str, scopes: Sequence[str]) -> dict[
             ClientRow(
                 client_id=client_id,
                 agency=slug,
-                secret_hash=hash_client_secret(secret, ctx.token_bytes),
+                secret_hash=hash_client_secret(secret, token_bytes=ctx.token_bytes),
                 scopes=" ".join(scopes),
                 created_at=ctx.now_s(),
             )

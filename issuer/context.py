@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from cachetools import LRUCache
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -78,11 +79,13 @@ class AccreditationCache:
     never a silent pass.
     """
 
-    def __init__(self, ledger: Ledger, *, ttl: int) -> None:
+    def __init__(self, ledger: Ledger, *, ttl: int, max_entries: int = 1024) -> None:
         self._ledger = ledger
         self._ttl = ttl
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, list[Accreditation]]] = {}
+        # Bounded (an agency count, in practice); ages are checked against the
+        # caller's `now`, so the entries keep the time they were fetched.
+        self._cache: LRUCache[str, tuple[float, list[Accreditation]]] = LRUCache(max_entries)
 
     def require(self, did: str, vct: str, *, now: datetime) -> None:
         """Raise `NotAccredited` unless `did` holds an active issuer accreditation for `vct`."""

@@ -4,14 +4,12 @@
     ├── CredentialRequestInvalid   oid4vci.credential_request_invalid
     │   ├── UnknownCredentialConfiguration  oid4vci.unknown_credential_configuration
     │   └── UnknownCredentialIdentifier     oid4vci.unknown_credential_identifier
-    ├── TokenRequestInvalid        oauth.request_invalid
-    │   └── GrantTypeUnsupported   oauth.grant_type_unsupported
     ├── ImportFileInvalid          issuer.import_file_invalid
     ├── ImportRowInvalid           issuer.import_row_invalid
     └── KEKInvalid                 issuer.kek_invalid
     VerificationFailed
     ├── ClaimsInvalid              issuer.claims_invalid      (carries the failing `path`)
-    ├── GrantInvalid               oauth.grant_invalid
+    ├── InvalidGrant               oauth.invalid_grant   (service.oauth)
     │   ├── OfferExpired           oid4vci.offer_expired
     │   ├── TxCodeInvalid          oid4vci.tx_code_invalid
     │   └── TxCodeLocked           oid4vci.tx_code_locked
@@ -28,18 +26,15 @@
     └── StatusListNotFound         issuer.status_list_not_found
     Conflict
     └── AgencyExists               issuer.agency_exists
-    Unauthorized
-    ├── ClientInvalid              oauth.client_invalid
-    │   └── ClientLocked           oauth.client_locked        (429, carries `retry_after`)
-    └── AccessTokenInvalid         oauth.access_token_invalid
     Forbidden
-    ├── NotAccredited              issuer.not_accredited
-    └── ScopeMissing               oauth.scope_missing
+    └── NotAccredited              issuer.not_accredited
     Unavailable
     └── StatusListFull             issuer.status_list_full
 
-Which OAuth / OpenID4VCI error code each one is answered with is decided in
-one place, `issuer/api/errors.py`.
+The OAuth errors (`oauth.*`: invalid_request, invalid_client, invalid_grant,
+invalid_scope, invalid_token, insufficient_scope, client_locked...) are `service.oauth`'s,
+shared with the verifier. Which OpenID4VCI error code each issuer error is
+answered with is decided in one place, `issuer/api/errors.py`.
 """
 
 from __future__ import annotations
@@ -51,24 +46,19 @@ from did.errors import (
     Forbidden,
     MalformedInput,
     NotFound,
-    Unauthorized,
     Unavailable,
     VerificationFailed,
 )
+from service.oauth import InvalidGrant
 
 __all__ = [
-    "AccessTokenInvalid",
     "AgencyExists",
     "AgencyNotFound",
     "ClaimsInvalid",
-    "ClientInvalid",
-    "ClientLocked",
     "CredentialNotFound",
     "CredentialRequestDenied",
     "CredentialRequestInvalid",
     "CredentialTypeUnknown",
-    "GrantInvalid",
-    "GrantTypeUnsupported",
     "ImportFileInvalid",
     "ImportRowInvalid",
     "KEKInvalid",
@@ -77,12 +67,10 @@ __all__ = [
     "OfferExpired",
     "OfferNotFound",
     "ProofInvalid",
-    "ScopeMissing",
     "SealedDataInvalid",
     "StatusListFull",
     "StatusListNotFound",
     "StatusTransitionInvalid",
-    "TokenRequestInvalid",
     "TxCodeInvalid",
     "TxCodeLocked",
     "UnknownCredentialConfiguration",
@@ -92,10 +80,6 @@ __all__ = [
 
 class CredentialRequestInvalid(MalformedInput):
     code = "oid4vci.credential_request_invalid"
-
-
-class TokenRequestInvalid(MalformedInput):
-    code = "oauth.request_invalid"
 
 
 class ImportFileInvalid(MalformedInput):
@@ -126,19 +110,15 @@ class ClaimsInvalid(VerificationFailed):
         self.path: tuple[str | int, ...] = tuple(path)
 
 
-class GrantInvalid(VerificationFailed):
-    code = "oauth.grant_invalid"
-
-
-class OfferExpired(GrantInvalid):
+class OfferExpired(InvalidGrant):
     code = "oid4vci.offer_expired"
 
 
-class TxCodeInvalid(GrantInvalid):
+class TxCodeInvalid(InvalidGrant):
     code = "oid4vci.tx_code_invalid"
 
 
-class TxCodeLocked(GrantInvalid):
+class TxCodeLocked(InvalidGrant):
     """Too many wrong transaction codes: the pre-authorized code is burnt."""
 
     code = "oid4vci.tx_code_locked"
@@ -192,43 +172,14 @@ class AgencyExists(Conflict):
     code = "issuer.agency_exists"
 
 
-class ClientInvalid(Unauthorized):
-    code = "oauth.client_invalid"
-
-
-class ClientLocked(ClientInvalid):
-    """Too many failed client-secret checks for this account or from this address.
-
-    Every check is refused, the right secret included, for `retry_after` seconds.
-    """
-
-    code = "oauth.client_locked"
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class AccessTokenInvalid(Unauthorized):
-    code = "oauth.access_token_invalid"
-
-
 class NotAccredited(Forbidden):
     """The agency holds no active ledger accreditation for this credential type."""
 
     code = "issuer.not_accredited"
 
 
-class ScopeMissing(Forbidden):
-    code = "oauth.scope_missing"
-
-
 class StatusListFull(Unavailable):
     code = "issuer.status_list_full"
-
-
-class GrantTypeUnsupported(TokenRequestInvalid):
-    code = "oauth.grant_type_unsupported"
 
 
 class UnknownCredentialConfiguration(CredentialRequestInvalid):

@@ -14,15 +14,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import hmac
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import unquote
 
 from sqlalchemy.exc import IntegrityError
 
@@ -39,35 +36,37 @@ from issuer.credential_types import (
     vct_for,
 )
 from issuer.errors import (
-    AccessTokenInvalid,
-    ClientInvalid,
     CredentialRequestDenied,
-    GrantInvalid,
-    GrantTypeUnsupported,
     NonceInvalid,
     OfferExpired,
-    ScopeMissing,
-    TokenRequestInvalid,
     TxCodeInvalid,
     TxCodeLocked,
     UnknownCredentialConfiguration,
     UnknownCredentialIdentifier,
 )
-from issuer.oauth import (
-    CLIENT_CREDENTIALS_GRANT,
-    hash_token,
-    new_token,
-    verify_client_secret,
-)
+from issuer.oauth import hash_token, new_token
 from issuer.offers import AgencyPrincipal, open_offer_claims
 from issuer.openid4vci import (
-    PRE_AUTHORIZED_GRANT,
     CredentialRequest,
     check_proof,
     distinct_keys,
 )
 from issuer.status_lists import allocate_slot
 from issuer.store import ClientRow, CredentialRow, IssuerStore, NonceRow, TokenRow
+from openid4vc.issuance import AUTHORIZATION_DETAILS_TYPE, PRE_AUTHORIZED_GRANT
+from service.oauth import (
+    CLIENT_CREDENTIALS_GRANT,
+    ClientCredentials,
+    InvalidClient,
+    InvalidGrant,
+    InvalidRequest,
+    InvalidScope,
+    InvalidToken,
+    UnsupportedGrantType,
+    bearer_token,
+    parse_client_credentials,
+)
+from service.oauth import authenticate_client as authenticate_client_credentials
 
 __all__ = [
     "authenticate_agency",
@@ -87,20 +86,6 @@ _ISSUE_ATTEMPTS = 3  # a status slot taken by a concurrent issuance: draw again
 log = logging.getLogger("govid.issuer.exchange")
 
 
-def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
-    if not authorization or not authorization.lower().startswith("basic "):
-        return None
-    try:
-        raw = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise ClientInvalid("the client credentials are malformed") from exc
-    client_id, sep, secret = raw.partition(":")
-    if not sep:
-        raise ClientInvalid("the client credentials are malformed")
-    # RFC 6749 §2.3.1: both are form-urlencoded before base64.
-    return unquote(client_id), unquote(secret)
-
-
 def token_request(
     ctx: IssuerContext, form: Mapping[str, str], *, authorization: str | None
 ) -> dict[str, Any]:
@@ -111,8 +96,8 @@ def token_request(
     if grant_type == CLIENT_CREDENTIALS_GRANT:
         return _client_credentials(ctx, form, authorization)
     if not grant_type:
-        raise TokenRequestInvalid("grant_type is missing")
-    raise GrantTypeUnsupported("this grant type is not supported")
+        raise InvalidRequest("grant_type is missing")
+    raise UnsupportedGrantType("this grant type is not supported")
 
 
 def _pre_authorized(ctx: IssuerContext, form: Mapping[str, str]) -> dict[str, Any]:
@@ -129,14 +114,14 @@ def _pre_authorized(ctx: IssuerContext, form: Mapping[str, str]) -> dict[str, An
     """
     code = form.get("pre-authorized_code")
     if not code:
-        raise TokenRequestInvalid("pre-authorized_code is missing")
+        raise InvalidRequest("pre-authorized_code is missing")
     tx_code = form.get("tx_code")
     now = ctx.now_s()
     with ctx.session() as session:
         store = IssuerStore(session)
         offer = store.offer_by_code(hash_token(code))
         if offer is None or offer.state != "pending":  # (1)
-            raise GrantInvalid("the pre-authorized code is not valid")
+            raise InvalidGrant("the pre-authorized code is not valid")
         if offer.expires_at <= now:  # (2)
             if store.expire_offer(offer.id):
                 session.commit()
@@ -144,13 +129,14 @@ def _pre_authorized(ctx: IssuerContext, form: Mapping[str, str]) -> dict[str, An
         if offer.tx_code_hash is not None:  # (3)
             if not tx_code:
                 # §6.3: a Transaction Code was expected but not sent: invalid_request.
-                raise TokenRequestInvalid("tx_code is missing")
+                raise InvalidRequest("tx_code is missing")
             limit = ctx.settings.max_tx_code_attempts
             used = store.charge_tx_attempt(offer.id, limit=limit)
             if used is None:
-                raise GrantInvalid("the pre-authorized code is not valid")
+                raise InvalidGrant("the pre-authorized code is not valid")
             expected = ctx.kek.mac(f"{offer.id}:{tx_code}".encode())
-            if not hmac.compare_digest(expected, offer.tx_code_hash):
+            # Issue 13 item 16: a MAC is compared in constant time.
+            if not hmac.compare_digest(expected.encode(), offer.tx_code_hash.encode()):
                 locked = used >= limit and store.lock_offer(offer.id)
                 store.audit(
                     at=now, agency=offer.agency, actor="wallet",
@@ -164,7 +150,7 @@ def _pre_authorized(ctx: IssuerContext, form: Mapping[str, str]) -> dict[str, An
         ttl = ctx.settings.wallet_token_ttl
         # The claim values now live only as long as the access token that fetches them.
         if not store.redeem_offer(offer.id, expires_at=now + ttl):  # (4)
-            raise GrantInvalid("the pre-authorized code is not valid")
+            raise InvalidGrant("the pre-authorized code is not valid")
         store.add(
             TokenRow(
                 token_hash=hash_token(token),
@@ -185,7 +171,7 @@ def _pre_authorized(ctx: IssuerContext, form: Mapping[str, str]) -> dict[str, An
         "expires_in": ttl,
         "authorization_details": [
             {
-                "type": "openid_credential",
+                "type": AUTHORIZATION_DETAILS_TYPE,
                 "credential_configuration_id": offer.configuration_id,
                 "credential_identifiers": [offer.configuration_id],
             }
@@ -197,46 +183,46 @@ _MAX_CLIENT_ID = 128  # ours are ~20 characters; a longer one is never charged o
 
 
 def _check_client(
-    ctx: IssuerContext, store: IssuerStore, client_id: str | None, secret: str | None
+    ctx: IssuerContext, store: IssuerStore, credentials: ClientCredentials | None
 ) -> ClientRow:
-    """The client, if `secret` is its secret; the account's failure limit is charged first."""
-    if not client_id or not secret or len(client_id) > _MAX_CLIENT_ID:
-        raise ClientInvalid("client authentication is required")
-    ticket = ctx.login_failures.charge([client_id])
-    client = store.client(client_id)
-    # Hash even when the client is unknown, so timing does not tell which ids exist.
-    stored = client.secret_hash if client else "scrypt$AAAAAAAAAAAAAAAAAAAAAA$AAAA"
-    if not verify_client_secret(secret, stored) or client is None:
-        raise ClientInvalid("client authentication failed")
+    """The client, if the credentials match; the account's failure limit is charged first."""
+    if credentials is None or not credentials.client_id or not credentials.client_secret:
+        raise InvalidClient("client authentication is required")
+    if len(credentials.client_id) > _MAX_CLIENT_ID:
+        raise InvalidClient("client authentication is required")
+    ticket = ctx.login_failures.charge([credentials.client_id])
+
+    def stored_hash(client_id: str) -> str | None:
+        row = store.client(client_id)
+        return row.secret_hash if row is not None else None
+
+    client = store.client(authenticate_client_credentials(credentials, stored_hash=stored_hash))
+    assert client is not None  # authenticated just now
     ctx.login_failures.refund(ticket)
     return client
 
 
 def authenticate_client(ctx: IssuerContext, authorization: str | None) -> AgencyPrincipal:
     """An agency's staff on the web page: HTTP Basic with the client's id and secret."""
-    basic = _basic_credentials(authorization)
-    client_id, secret = basic or (None, None)
+    credentials = parse_client_credentials(authorization=authorization, form={})
     with ctx.read_session() as session:
-        client = _check_client(ctx, IssuerStore(session), client_id, secret)
+        client = _check_client(ctx, IssuerStore(session), credentials)
     return AgencyPrincipal(client.agency, client.client_id, frozenset(client.scopes.split()))
 
 
 def _client_credentials(
     ctx: IssuerContext, form: Mapping[str, str], authorization: str | None
 ) -> dict[str, Any]:
-    basic = _basic_credentials(authorization)
-    posted = (form.get("client_id"), form.get("client_secret"))
-    if basic is not None and posted != (None, None):
-        raise TokenRequestInvalid("use one client authentication method, not two")
-    client_id, secret = basic or posted
+    credentials = parse_client_credentials(authorization=authorization, form=form)
     now = ctx.now_s()
     # The secret is checked (scrypt) outside the write transaction.
     with ctx.read_session() as session:
-        client = _check_client(ctx, IssuerStore(session), client_id, secret)
+        client = _check_client(ctx, IssuerStore(session), credentials)
     granted = set(client.scopes.split())
     requested = set(form["scope"].split()) if form.get("scope") else granted
     if not requested <= granted:
-        raise ScopeMissing("the client may not ask for these scopes")
+        # RFC 6749 §5.2: a scope beyond what the client was granted is invalid_scope.
+        raise InvalidScope("the client may not ask for these scopes")
     token = new_token(ctx.token_bytes)
     ttl = ctx.settings.agency_token_ttl
     with ctx.session() as session:
@@ -260,17 +246,13 @@ def _client_credentials(
     }
 
 
-def _bearer(authorization: str | None) -> str:
-    # RFC 6750 §2.1
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise AccessTokenInvalid("a bearer access token is required")
-    return authorization[7:].strip()
-
-
 def _live_token(ctx: IssuerContext, store: IssuerStore, authorization: str | None) -> TokenRow:
-    row = store.token(hash_token(_bearer(authorization)))
+    token = bearer_token(authorization)
+    if token is None:
+        raise InvalidToken("a bearer access token is required")
+    row = store.token(hash_token(token))
     if row is None or row.expires_at <= ctx.now_s():
-        raise AccessTokenInvalid("the access token is not valid")
+        raise InvalidToken("the access token is not valid")
     return row
 
 
@@ -278,7 +260,7 @@ def authenticate_agency(ctx: IssuerContext, authorization: str | None) -> Agency
     with ctx.read_session() as session:
         row = _live_token(ctx, IssuerStore(session), authorization)
     if row.kind != "agency" or row.client_id is None:
-        raise AccessTokenInvalid("the access token is not an agency token")
+        raise InvalidToken("the access token is not an agency token")
     return AgencyPrincipal(row.agency, row.client_id, frozenset(row.scopes.split()))
 
 
@@ -343,7 +325,7 @@ def _issue(
         store = IssuerStore(session)
         token = _live_token(ctx, store, authorization)
         if token.kind != "wallet" or token.agency != agency or token.offer_id is None:
-            raise AccessTokenInvalid("the access token is not for this credential issuer")
+            raise InvalidToken("the access token is not for this credential issuer")
         offer = store.offer(token.offer_id)
         if offer is None or offer.state != "redeemed" or offer.claims is None:
             raise CredentialRequestDenied("the credentials of this offer were already issued")

@@ -12,8 +12,6 @@ moved to another row does not open (NIST SP 800-38D; 96-bit random nonces).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import secrets
@@ -23,6 +21,8 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from did.encoding import b64url_decode, b64url_encode
+from did.errors import MalformedInput
 from issuer.errors import KEKInvalid, SealedDataInvalid
 
 __all__ = ["KEK", "new_kek_text"]
@@ -33,7 +33,7 @@ _NONCE_BYTES: Final = 12
 
 def new_kek_text() -> str:
     """A fresh KEK, spelled as `GOVID_ISSUER_KEK` expects it."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii").rstrip("=")
+    return b64url_encode(secrets.token_bytes(32))
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -50,8 +50,9 @@ class KEK:
         if not text:
             raise KEKInvalid("no key-encryption key: set GOVID_ISSUER_KEK")
         try:
-            raw = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
-        except (binascii.Error, ValueError) as exc:
+            # Padding is tolerated: some tools write it; the value is the same key.
+            raw = b64url_decode(text.strip().rstrip("="), what="the key-encryption key")
+        except MalformedInput as exc:
             raise KEKInvalid("the key-encryption key is not base64url") from exc
         if len(raw) != 32:
             raise KEKInvalid("the key-encryption key must be 32 bytes")

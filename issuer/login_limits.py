@@ -22,7 +22,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from issuer.errors import ClientLocked
+from service.oauth import ClientLocked
 
 __all__ = ["FailureLimiter", "Ticket"]
 

@@ -22,12 +22,13 @@ from issuer.errors import (
     AgencyNotFound,
     CredentialNotFound,
     OfferNotFound,
-    ScopeMissing,
 )
 from issuer.oauth import hash_token, new_token, new_tx_code
-from issuer.openid4vci import credential_offer, offer_link
+from issuer.openid4vci import credential_offer
 from issuer.status import STATUS_NAMES, next_status
 from issuer.store import CredentialRow, IssuerStore, OfferRow, StatusListRow
+from openid4vc.issuance import offer_link
+from service.oauth import InsufficientScope
 
 __all__ = [
     "AgencyPrincipal",
@@ -52,7 +53,7 @@ class AgencyPrincipal:
 
     def require_scope(self, scope: str) -> None:
         if scope not in self.scopes:
-            raise ScopeMissing("the access token lacks the scope for this credential type")
+            raise InsufficientScope("the access token lacks the scope for this credential type")
 
 
 def qr_png(text: str) -> bytes:

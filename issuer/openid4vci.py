@@ -13,19 +13,17 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
-from urllib.parse import quote
 
 from did.errors import GovidError, IssuedInFuture, MalformedInput, VerificationFailed
 from did.jose import parse_unverified_jws, verify_jwt
 from did.keys import PublicKey, jwk_thumbprint, public_key_from_jwk
 from did.validity import check_time_claims
 from issuer.errors import CredentialRequestInvalid, ProofInvalid
+from openid4vc.issuance import PRE_AUTHORIZED_GRANT, PROOF_TYP, CredentialOffer
+from service.oauth import CLIENT_CREDENTIALS_GRANT
 
 __all__ = [
-    "OFFER_SCHEME",
-    "PRE_AUTHORIZED_GRANT",
     "PROOF_ALGS",
-    "PROOF_TYP",
     "CredentialRequest",
     "ProvenKey",
     "authorization_server_metadata",
@@ -33,12 +31,8 @@ __all__ = [
     "credential_offer",
     "distinct_keys",
     "issuer_metadata",
-    "offer_link",
 ]
 
-PRE_AUTHORIZED_GRANT: Final = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
-PROOF_TYP: Final = "openid4vci-proof+jwt"  # Appendix F.1
-OFFER_SCHEME: Final = "openid-credential-offer://"  # §4.1.3
 PROOF_ALGS: Final = ("ES256", "EdDSA", "Ed25519")
 DEFAULT_PROOF_MAX_AGE: Final = timedelta(minutes=5)
 
@@ -47,25 +41,16 @@ def credential_offer(
     *, credential_issuer: str, configuration_id: str, pre_authorized_code: str, tx_code_length: int
 ) -> dict[str, Any]:
     """A Credential Offer (§4.1.1) for the pre-authorized code flow with a numeric tx_code."""
-    return {
-        "credential_issuer": credential_issuer,
-        "credential_configuration_ids": [configuration_id],
-        "grants": {
-            PRE_AUTHORIZED_GRANT: {
-                "pre-authorized_code": pre_authorized_code,
-                "tx_code": {
-                    "input_mode": "numeric",
-                    "length": tx_code_length,
-                    "description": "Enter the code the agency sent you separately.",
-                },
-            }
+    return CredentialOffer(
+        credential_issuer,
+        (configuration_id,),
+        pre_authorized_code,
+        tx_code={
+            "input_mode": "numeric",
+            "length": tx_code_length,
+            "description": "Enter the code the agency sent you separately.",
         },
-    }
-
-
-def offer_link(credential_offer_uri: str) -> str:
-    """The offer by reference (§4.1.3): what the QR code carries."""
-    return f"{OFFER_SCHEME}?credential_offer_uri={quote(credential_offer_uri, safe='')}"
+    ).to_json()
 
 
 def issuer_metadata(
@@ -95,7 +80,7 @@ def authorization_server_metadata(*, issuer: str) -> dict[str, Any]:
     return {
         "issuer": issuer,
         "token_endpoint": f"{issuer}/token",
-        "grant_types_supported": [PRE_AUTHORIZED_GRANT, "client_credentials"],
+        "grant_types_supported": [PRE_AUTHORIZED_GRANT, CLIENT_CREDENTIALS_GRANT],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "pre-authorized_grant_anonymous_access_supported": True,
         "response_types_supported": [],

@@ -56,7 +56,7 @@ from typing import Any, Final
 
 import httpx
 
-from did._b64 import b64url_decode
+from did.encoding import b64url_decode
 from did.errors import GovidError, MalformedInput, Unavailable, VerificationFailed
 from registry.checkpoint import Checkpoint, verify_checkpoint
 from registry.cosignature import WitnessVerifier
@@ -69,6 +69,7 @@ from registry.operations import DID_CREATE, STATUS_LIST_PUBLISH, Operation
 from registry.policy import WitnessPolicy
 from registry.rules import check_operation
 from registry.state import MemoryLedger
+from service.fetch import Fetcher, FetchPolicy
 
 PAGE_SIZE: Final = 1000  # the registry's MAX_ENTRIES_PER_PAGE
 MAX_SHOWN_VIOLATIONS: Final = 50
@@ -377,13 +378,20 @@ class Auditor:
 # --- fetching ------------------------------------------------------------------------
 
 
+# A page of entries or checkpoints: far below this, and the audit's own memory bound.
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+
+
 def _get(
     client: httpx.Client, url: str, *, expect: tuple[int, ...] = (200,), **params: int
 ) -> httpx.Response:
+    # The auditor's own registry URL: the configured policy, bounded in size and time.
+    read = client.timeout.read
+    policy = FetchPolicy.configured(max_bytes=MAX_PAGE_BYTES, budget=3 * (read or 30.0))
     try:
-        response = client.get(url, params=params or None)
-    except httpx.HTTPError as exc:
-        raise RegistryUnreachable("the registry could not be reached") from exc
+        response = Fetcher(policy, client=client).get(url, params=params or None)
+    except Unavailable as exc:
+        raise RegistryUnreachable(f"the registry could not be used ({exc.code})") from exc
     if response.status_code not in expect:
         raise RegistryUnreachable(
             f"the registry answered an audit request with {response.status_code}"

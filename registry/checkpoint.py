@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from did.encoding import b64_decode, b64_encode
 from registry.errors import CheckpointMalformed, CheckpointOriginMismatch
 from registry.merkle import HASH_SIZE
 from registry.note import (
@@ -25,8 +26,6 @@ from registry.note import (
     NoteSigner,
     NoteVerifier,
     VerifiedNote,
-    b64_std_decode,
-    b64_std_encode,
     open_note,
 )
 
@@ -72,7 +71,7 @@ class Checkpoint:
         origin, size_text, root_text, *extensions = lines
         if _SIZE_RE.fullmatch(size_text) is None:
             raise CheckpointMalformed("the checkpoint size is not a decimal without leading zeroes")
-        root = b64_std_decode(root_text, what="the root hash", error=CheckpointMalformed)
+        root = b64_decode(root_text, what="the root hash", error=CheckpointMalformed)
         checkpoint = cls(origin, int(size_text), root, tuple(extensions))
         if checkpoint.to_text() != body:  # pragma: no cover - guarded by the checks above
             raise CheckpointMalformed("the checkpoint is not in its canonical form")
@@ -80,7 +79,7 @@ class Checkpoint:
 
     def to_text(self) -> str:
         """The note body, ending with a newline."""
-        lines = [self.origin, str(self.size), b64_std_encode(self.root_hash), *self.extensions]
+        lines = [self.origin, str(self.size), b64_encode(self.root_hash), *self.extensions]
         return "".join(line + "\n" for line in lines)
 
 

@@ -18,7 +18,6 @@ status lists.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,56 +25,39 @@ from typing import Any
 import httpx
 
 from did.document import DIDDocument
+from did.encoding import b64_decode
 from did.errors import DIDNotFound, GovidError, MalformedInput, ResolutionUnavailable
 from did.identifiers import DID
 from did.resolver import ResolutionOptions, ResolutionResult, exception_for
 from registry.checkpoint import Checkpoint
 from registry.errors import CheckpointRollback, ProofMalformed
 from registry.operations import (
-    ACCREDITATION_GRANT,
-    ACCREDITATION_REVOKE,
     STATUS_LIST_PUBLISH,
 )
 from registry.policy import check_consistent_with
-from registry.proofs import LedgerTrust, ProvenEntries, _b64std, verify_ledger_proof
+from registry.proofs import (
+    LedgerTrust,
+    ProvenEntries,
+    accreditation_from_chain,
+    chain_of,
+    verify_ledger_proof,
+)
 from registry.resolution import document_metadata, parse_version_id, version_prefix
 from registry.rules import replay_did
 from registry.state import Accreditation, render_document
+from service.fetch import Fetcher, FetchPolicy
 
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 # httpx timeouts bound each network operation, not the whole answer: a server
-# dripping a byte at a time would hold a fetch for days. Every GET also has a
-# total budget of this many times the client's timeout.
+# dripping a byte at a time would hold a fetch for days. Every request has a
+# total budget of this many times the client's timeout (service.fetch).
 DEADLINE_FACTOR = 3
-_WIRE = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
-def get_bounded(
-    http: httpx.Client,
-    url: str,
-    *,
-    params: Any = None,
-    budget: float,
-    max_bytes: int = MAX_RESPONSE_BYTES,
-) -> httpx.Response:
-    """GET `url` within `budget` seconds and `max_bytes`; raise `ResolutionUnavailable`."""
-    deadline = time.monotonic() + budget
-    try:
-        with http.stream("GET", url, params=params) as response:
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise ResolutionUnavailable("the registry's answer is too large")
-                if time.monotonic() > deadline:
-                    raise ResolutionUnavailable("the registry answered too slowly")
-            # The body is decoded already: drop what described it on the wire.
-            headers = [(k, v) for k, v in response.headers.multi_items() if k not in _WIRE]
-            return httpx.Response(
-                response.status_code, headers=headers, content=bytes(body), request=response.request
-            )
-    except httpx.HTTPError as exc:
-        raise ResolutionUnavailable("the registry could not be reached") from exc
+def registry_fetcher(*, timeout: float = 5.0, client: httpx.Client | None = None) -> Fetcher:
+    """The fetch rules for a registry the operator configured: any address, bounded."""
+    policy = FetchPolicy.configured(max_bytes=MAX_RESPONSE_BYTES, budget=DEADLINE_FACTOR * timeout)
+    return Fetcher(policy, client=client)
 
 
 class RegistryClient:
@@ -94,14 +76,13 @@ class RegistryClient:
         # send it with their writes, which the registry then does not hold back.
         self._write_headers = {"Authorization": f"Bearer {write_token}"} if write_token else {}
         self.trust = trust
-        self._http = client or httpx.Client(timeout=timeout)
-        self._budget = DEADLINE_FACTOR * timeout
+        self._fetch = registry_fetcher(timeout=timeout, client=client)
         self._clock = clock
         self._largest: Checkpoint | None = None
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._http.close()
+        self._fetch.close()
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -112,8 +93,7 @@ class RegistryClient:
     # --- HTTP -----------------------------------------------------------------------
 
     def _get(self, path: str, **params: Any) -> httpx.Response:
-        return get_bounded(self._http, self.base_url + path, params=params or None,
-                           budget=self._budget)  # fmt: skip
+        return self._fetch.get(self.base_url + path, params=params or None)
 
     def _json(self, response: httpx.Response) -> Any:
         try:
@@ -123,14 +103,11 @@ class RegistryClient:
 
     def submit(self, operation: str) -> dict[str, Any]:
         """POST an operation; returns `{index, operationHash, did, integratedTime}` or raises."""
-        try:
-            response = self._http.post(
-                self.base_url + "/operations",
-                json={"operation": operation},
-                headers=self._write_headers,
-            )
-        except httpx.HTTPError as exc:
-            raise ResolutionUnavailable("the registry could not be reached") from exc
+        response = self._fetch.post(
+            self.base_url + "/operations",
+            json={"operation": operation},
+            headers=self._write_headers,
+        )
         body = self._json(response)
         if response.status_code != 201:
             raise _remote_error(body, response.status_code)
@@ -174,7 +151,7 @@ class RegistryClient:
         proof = body.get("proof") if isinstance(body, dict) else None
         if not isinstance(proof, list):
             raise ProofMalformed("the consistency proof is missing")
-        return [_b64std(p) for p in proof]
+        return [b64_decode(p, what="a consistency proof", error=ProofMalformed) for p in proof]
 
     @property
     def largest_checkpoint(self) -> Checkpoint | None:
@@ -211,7 +188,7 @@ class RegistryClient:
         meta = body.get("didDocumentMetadata") or {}
         proven = verify_ledger_proof(meta.get("ledgerProof"), trust=self.trust, now=self._clock())
         self._accept(proven)
-        chain = [(p.operation, p.entry.index, p.entry.time_ms) for p in proven.entries]
+        chain = chain_of(proven)
         if any(op.did != did for op, _, _ in chain):
             raise ProofMalformed("the proof holds operations of another DID")
         # The proof covers the whole chain (method spec §7.3): the asked version
@@ -244,7 +221,7 @@ class RegistryClient:
                 item.get("ledgerProof"), trust=self.trust, now=self._clock()
             )
             self._accept(proven)
-            out.append(_accreditation_from(proven, subject=did))
+            out.append(accreditation_from_chain(chain_of(proven), subject=did))
         return out
 
     def status_list_token(self, issuer: str, uri: str) -> tuple[str, int]:
@@ -263,35 +240,6 @@ class RegistryClient:
         if op.type != STATUS_LIST_PUBLISH or op.payload["uri"] != uri or op.did != issuer:
             raise ProofMalformed("the proven entry is not a publication of this list")
         return str(op.payload["token"]), int(op.payload["sequence"])
-
-
-def _accreditation_from(proven: ProvenEntries, *, subject: str) -> Accreditation:
-    grant = proven.entries[0]
-    op = grant.operation
-    if op.type != ACCREDITATION_GRANT or op.payload["subject"] != subject:
-        raise ProofMalformed("the proven entry is not an accreditation of this DID")
-    p = op.payload
-    revoked_ms = None
-    for later in proven.entries[1:]:
-        if (
-            later.operation.type == ACCREDITATION_REVOKE
-            and later.operation.payload["accreditation"] == op.op_hash
-        ):
-            revoked_ms = later.entry.time_ms
-    return Accreditation(
-        id=op.op_hash,
-        subject=subject,
-        accreditor=op.did,
-        role=p["role"],
-        credential_types=tuple(p["credentialTypes"]),
-        claims=tuple(p.get("claims", ())),
-        valid_from=p["validFrom"],
-        valid_until=p["validUntil"],
-        granted_index=grant.entry.index,
-        revoked_ms=revoked_ms,
-        granted_by="#" + op.kid.partition("#")[2],
-        granted_ms=grant.entry.time_ms,
-    )
 
 
 def _remote_error(body: Any, status: int) -> GovidError:

@@ -11,7 +11,6 @@ tree nodes and the derived state has committed (SQLite in WAL mode with
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from did._b64 import b64url_encode
+from did.encoding import b64_encode, b64url_encode
 from did.errors import GovidError
 from registry.checkpoint import Checkpoint, sign_checkpoint
 from registry.entry import LogEntry
@@ -57,10 +56,6 @@ class Appended:
 
 
 Outcome = Appended | GovidError
-
-
-def b64std(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 class Ledger:
@@ -302,7 +297,7 @@ class Ledger:
             return {
                 "entry": b64url_encode(row.data),
                 "index": str(row.idx),
-                "inclusionPath": [b64std(h) for h in path],
+                "inclusionPath": [b64_encode(h) for h in path],
             }
 
         head = proved(last)
@@ -355,4 +350,4 @@ class Ledger:
         }
 
 
-__all__ = ["Appended", "Ledger", "Outcome", "b64std"]
+__all__ = ["Appended", "Ledger", "Outcome"]

@@ -22,8 +22,6 @@ storage only.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +36,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from did.encoding import b64_decode, b64_encode
 from registry.errors import NoteKeyMalformed, NoteMalformed, NoteSignatureInvalid, NoteUnknownKey
 
 # signed-note "Signature types".
@@ -56,22 +55,6 @@ MAX_NOTE_BYTES: Final = 256 * 1024
 
 
 # --- shared encodings -----------------------------------------------------------
-
-
-def b64_std_decode(text: str, *, what: str, error: type[Exception] = NoteMalformed) -> bytes:
-    """Strict RFC 4648 §4 base64 (padded, standard alphabet, canonical); raises `error`."""
-    try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
-        raise error(f"{what} is not standard base64") from exc
-    # One byte string, one encoding: refuse stray low bits in the last character.
-    if base64.b64encode(raw).decode("ascii") != text:
-        raise error(f"{what} is not canonical base64")
-    return raw
-
-
-def b64_std_encode(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def key_id(name: str, signature_type: int, public_key: bytes) -> bytes:
@@ -107,14 +90,14 @@ def parse_vkey(vkey: str) -> VKeyParts:
         kid = bytes.fromhex(hex_id)
     except ValueError as exc:
         raise NoteKeyMalformed("a verifier key's ID is 8 lowercase hex digits") from exc
-    raw = b64_std_decode(b64, what="the verifier key", error=NoteKeyMalformed)
+    raw = b64_decode(b64, what="the verifier key", error=NoteKeyMalformed)
     if not raw:
         raise NoteKeyMalformed("the verifier key has no signature type")
     return VKeyParts(name, kid, raw[0], raw[1:])
 
 
 def format_vkey(name: str, kid: bytes, signature_type: int, key_material: bytes) -> str:
-    return f"{name}+{kid.hex()}+{b64_std_encode(bytes([signature_type]) + key_material)}"
+    return f"{name}+{kid.hex()}+{b64_encode(bytes([signature_type]) + key_material)}"
 
 
 def ed25519_public_bytes(key: Ed25519PublicKey) -> bytes:
@@ -159,14 +142,14 @@ class NoteSignature:
         if not sep:
             raise NoteMalformed("a signature line has a key name and a signature")
         check_key_name(name, error=NoteMalformed)
-        raw = b64_std_decode(b64, what="a signature", error=NoteMalformed)
+        raw = b64_decode(b64, what="a signature", error=NoteMalformed)
         if len(raw) <= KEY_ID_SIZE:
             raise NoteMalformed("a signature is a key ID followed by signature bytes")
         return cls(name, raw[:KEY_ID_SIZE], raw[KEY_ID_SIZE:])
 
     def to_line(self) -> str:
         """The signature line, including its final newline."""
-        return f"{_SIG_PREFIX}{self.name} {b64_std_encode(self.key_id + self.signature)}\n"
+        return f"{_SIG_PREFIX}{self.name} {b64_encode(self.key_id + self.signature)}\n"
 
 
 def parse_signature_lines(text: str) -> tuple[NoteSignature, ...]:

@@ -24,7 +24,7 @@ from typing import Any, Final
 import base58
 import rfc8785
 
-from did._b64 import b64url_encode
+from did.encoding import b64url_encode
 from did.errors import MalformedJOSE
 from did.jose import UnverifiedJWS, parse_unverified_jws, sign_jws
 from did.keys import PrivateKey, PublicKey, from_multikey, to_multikey

@@ -11,11 +11,12 @@ prevent split-view attacks"). Between two trusted checkpoints of one log,
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
+
+from cachetools import LRUCache
 
 from registry.checkpoint import Checkpoint, open_checkpoint
 from registry.cosignature import WitnessVerifier, cosignature_timestamp
@@ -64,7 +65,7 @@ class WitnessPolicy:
 _SIGNATURES_CACHE_SIZE: Final = 256
 _SignatureKey = tuple[str | bytes, str, str, bytes, tuple[tuple[str, bytes], ...]]
 _Checked = tuple[Checkpoint, tuple[tuple[bytes, int], ...]]
-_checked: OrderedDict[_SignatureKey, _Checked] = OrderedDict()
+_checked: LRUCache[_SignatureKey, _Checked] = LRUCache(maxsize=_SIGNATURES_CACHE_SIZE)
 _checked_lock = threading.Lock()
 
 
@@ -82,7 +83,6 @@ def _signatures_checked(
     with _checked_lock:
         hit = _checked.get(key)
         if hit is not None:
-            _checked.move_to_end(key)
             return hit
     note = Note.parse(note_text)
     checkpoint, _ = open_checkpoint(note, origin=origin, keys=[log_verifier])  # (1)
@@ -93,8 +93,6 @@ def _signatures_checked(
     checked = (checkpoint, tuple(stamps))
     with _checked_lock:
         _checked[key] = checked
-        while len(_checked) > _SIGNATURES_CACHE_SIZE:
-            _checked.popitem(last=False)
     return checked
 
 

@@ -13,8 +13,6 @@ additionally keeps every checkpoint consistent with the largest one it saw.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import re
 from collections.abc import Mapping, Sequence
@@ -22,15 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from did._b64 import b64url_decode
+from did.encoding import b64_decode, b64url_decode
 from did.errors import MalformedInput
 from registry.checkpoint import Checkpoint, verify_checkpoint
 from registry.entry import LogEntry
 from registry.errors import ProofMalformed
 from registry.merkle import leaf_hash, verify_inclusion
 from registry.note import NoteVerifier
-from registry.operations import Operation
+from registry.operations import ACCREDITATION_GRANT, ACCREDITATION_REVOKE, Operation
 from registry.policy import WitnessPolicy, verify_cosigned_checkpoint
+from registry.state import Accreditation
 
 MAX_HISTORY = 10_000
 
@@ -66,6 +65,56 @@ class ProvenEntries:
     entries: tuple[ProvenEntry, ...]  # history first, the proof's head entry last
 
 
+# (operation, leaf index, integrated time in ms), history first: what a proof carries.
+Chain = Sequence[tuple[Operation, int, int]]
+
+
+def accreditation_from_chain(chain: Chain, *, subject: str) -> Accreditation:
+    """The accreditation a proven grant (and any later revocation of it) describes.
+
+    The one builder for every client (the registry client, the verifier's
+    engine): `chain[0]` must be an `accreditation.grant` to `subject`; the
+    first `accreditation.revoke` of that grant in the rest of the chain sets
+    `revoked_ms`. Raises `ProofMalformed` otherwise. Only call it with
+    entries a proof has established (`verify_ledger_proof`).
+    """
+    if not chain:
+        raise ProofMalformed("the proof holds no accreditation")
+    grant, index, granted_ms = chain[0]
+    payload = grant.payload
+    if grant.type != ACCREDITATION_GRANT or payload.get("subject") != subject:
+        raise ProofMalformed("the proven entry is not an accreditation of this DID")
+    revoked_ms = next(
+        (
+            time_ms
+            for op, _, time_ms in chain[1:]
+            if op.type == ACCREDITATION_REVOKE and op.payload.get("accreditation") == grant.op_hash
+        ),
+        None,
+    )
+    return Accreditation(
+        id=grant.op_hash,
+        subject=subject,
+        accreditor=grant.did,
+        role=payload["role"],
+        credential_types=tuple(payload["credentialTypes"]),
+        claims=tuple(payload.get("claims", ())),
+        valid_from=payload["validFrom"],
+        valid_until=payload["validUntil"],
+        granted_index=index,
+        revoked_ms=revoked_ms,
+        # Which key signed the grant, and when: a grant signed with a key later
+        # marked compromised is judged by that key's record (registry.state).
+        granted_by="#" + grant.kid.partition("#")[2],
+        granted_ms=granted_ms,
+    )
+
+
+def chain_of(proven: ProvenEntries) -> list[tuple[Operation, int, int]]:
+    """The proven entries as a `Chain`."""
+    return [(p.operation, p.entry.index, p.entry.time_ms) for p in proven.entries]
+
+
 def verify_checkpoint_note(note: str, *, trust: LedgerTrust, now: datetime | None) -> Checkpoint:
     """(1) The checkpoint, if the log signed it and the witness policy is met."""
     if trust.policy is None:
@@ -78,15 +127,6 @@ def verify_checkpoint_note(note: str, *, trust: LedgerTrust, now: datetime | Non
         now=now,
         max_age=trust.max_checkpoint_age,
     )
-
-
-def _b64std(text: Any) -> bytes:
-    if not isinstance(text, str):
-        raise ProofMalformed("an inclusion path holds base64 strings")
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ProofMalformed("an inclusion path holds base64 strings") from exc
 
 
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
@@ -125,7 +165,7 @@ def _proven_entry(item: Any, *, checkpoint: Checkpoint, origin: str) -> ProvenEn
         leaf_hash=leaf_hash(data),
         index=index,
         tree_size=checkpoint.size,
-        proof=[_b64std(p) for p in path],
+        proof=[b64_decode(p, what="an inclusion path", error=ProofMalformed) for p in path],
         root=checkpoint.root_hash,
     )
     entry, operation = _parse(data, origin)  # (3)

@@ -1,4 +1,8 @@
-"""Building a client's `LedgerTrust` from configuration (CLI flags, settings).
+"""Building a client's `LedgerTrust` from configuration (CLI flags, settings): once.
+
+`trust_from_vkeys` is the one builder every client uses (the verifier's and
+the wallet's settings, the CLI); `trust_from_options` adds trust on first use
+of the log key for a developer's command line.
 
 The log's key name is its origin (C2SP tlog-checkpoint: the origin line is
 the log's identity, and govid names the log key after it), so one vkey gives
@@ -11,10 +15,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 import httpx
 
 from did.errors import ResolutionUnavailable
+from registry.client import registry_fetcher
 from registry.cosignature import WitnessVerifier
 from registry.note import NoteVerifier
 from registry.policy import WitnessPolicy
@@ -24,14 +30,37 @@ log = logging.getLogger("govid.registry.trust")
 
 
 def fetch_log_vkey(url: str, *, client: httpx.Client | None = None) -> str:
-    http = client or httpx.Client(timeout=5.0)
-    try:
-        response = http.get(url.rstrip("/") + "/log/vkey")
-    except httpx.HTTPError as exc:
-        raise ResolutionUnavailable("the registry could not be reached") from exc
+    with registry_fetcher(client=client) as fetch:
+        response = fetch.get(url.rstrip("/") + "/log/vkey")
     if response.status_code != 200:
         raise ResolutionUnavailable("the registry did not serve its log key")
     return response.text.strip()
+
+
+def witness_policy(witness_vkeys: Sequence[str], quorum: int | None = None) -> WitnessPolicy:
+    """The witnesses' keys and how many must cosign (all of them unless `quorum` says)."""
+    witnesses = [WitnessVerifier.from_vkey(v) for v in witness_vkeys]
+    return WitnessPolicy(witnesses, quorum if quorum is not None else len(witnesses))
+
+
+def trust_from_vkeys(
+    log_vkey: str,
+    *,
+    witness_vkeys: Sequence[str] = (),
+    quorum: int | None = None,
+    max_checkpoint_age: timedelta | None = None,
+) -> LedgerTrust:
+    """What a client trusts: the log key (its name is the origin) and the witness policy.
+
+    Without witness keys the log operator alone is trusted
+    (`LedgerTrust.unsafe_log_only`): tests, single-agency pilots, and clients
+    that check the quorum themselves later (the verifier's lookups).
+    """
+    verifier = NoteVerifier.from_vkey(log_vkey)
+    if not witness_vkeys:
+        return LedgerTrust.unsafe_log_only(verifier.name, verifier)
+    policy = witness_policy(witness_vkeys, quorum)
+    return LedgerTrust(verifier.name, verifier, policy, max_checkpoint_age)
 
 
 def trust_from_options(
@@ -45,9 +74,4 @@ def trust_from_options(
     if log_vkey is None:
         log.warning("trusting the registry's own log key (trust on first use); pin it")
         log_vkey = fetch_log_vkey(url, client=client)
-    verifier = NoteVerifier.from_vkey(log_vkey)
-    if not witness_vkeys:
-        return LedgerTrust.unsafe_log_only(verifier.name, verifier)
-    witnesses = [WitnessVerifier.from_vkey(v) for v in witness_vkeys]
-    policy = WitnessPolicy(witnesses, quorum if quorum is not None else len(witnesses))
-    return LedgerTrust(verifier.name, verifier, policy)
+    return trust_from_vkeys(log_vkey, witness_vkeys=witness_vkeys, quorum=quorum)

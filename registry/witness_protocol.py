@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from did.encoding import b64_decode, b64_encode
 from registry.checkpoint import Checkpoint
 from registry.errors import (
     CheckpointEmptyRootInvalid,
@@ -48,8 +49,6 @@ from registry.note import (
     Note,
     NoteSignature,
     NoteVerifier,
-    b64_std_decode,
-    b64_std_encode,
     open_note,
     parse_signature_lines,
 )
@@ -117,11 +116,11 @@ class AddCheckpointRequest:
                 break
             if len(proof) == MAX_PROOF_LINES:
                 raise WitnessRequestMalformed("a consistency proof has at most 63 lines")
-            proof.append(b64_std_decode(line, what="a proof line", error=WitnessRequestMalformed))
+            proof.append(b64_decode(line, what="a proof line", error=WitnessRequestMalformed))
         return cls(old_size, tuple(proof), rest)
 
     def to_bytes(self) -> bytes:
-        lines = [f"old {self.old_size}", *(b64_std_encode(h) for h in self.proof), ""]
+        lines = [f"old {self.old_size}", *(b64_encode(h) for h in self.proof), ""]
         return ("".join(line + "\n" for line in lines) + self.unverified_checkpoint).encode()
 
 

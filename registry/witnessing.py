@@ -24,12 +24,15 @@ from registry.witness_protocol import (
     parse_add_checkpoint_response,
     parse_size_conflict,
 )
+from service.fetch import AsyncFetcher, FetchPolicy
 
 if TYPE_CHECKING:
     from registry.config import WitnessConfig
     from registry.ledger import Ledger
 
 log = logging.getLogger("govid.registry.witnessing")
+# A cosignature reply is a few lines (C2SP tlog-witness); a 409 body is one number.
+MAX_REPLY_BYTES = 64 * 1024
 
 
 class CosignatureGatherer:
@@ -45,11 +48,13 @@ class CosignatureGatherer:
         self._witnesses = list(witnesses)
         self._verifiers = {w.url: WitnessVerifier.from_vkey(w.vkey) for w in witnesses}
         self._known_size: dict[str, int] = {}
-        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
-        self._deadline = 3 * timeout
+        # Witnesses are named in the log's settings: the configured policy, and the
+        # whole exchange bounded (service.fetch), answer size included.
+        policy = FetchPolicy.configured(max_bytes=MAX_REPLY_BYTES, budget=3 * timeout)
+        self._fetch = AsyncFetcher(policy, transport=transport)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._fetch.aclose()
 
     async def gather(self, size: int) -> int:
         """Collect cosignatures of the checkpoint of `size`; returns how many verified."""
@@ -80,12 +85,10 @@ class CosignatureGatherer:
             try:
                 proof = await asyncio.to_thread(self._ledger.consistency_proof, old, size)
                 body = AddCheckpointRequest(old, tuple(proof), note.to_text()).to_bytes()
-                # wait_for: a total deadline, which httpx's per-read timeout is not.
-                reply = await asyncio.wait_for(
-                    self._client.post(witness.url.rstrip("/") + "/add-checkpoint", content=body),
-                    timeout=self._deadline,
+                reply = await self._fetch.post(
+                    witness.url.rstrip("/") + "/add-checkpoint", content=body
                 )
-            except (httpx.HTTPError, GovidError, TimeoutError) as exc:
+            except GovidError as exc:
                 log.warning("witness %s unreachable: %s", witness.name, type(exc).__name__)
                 return []
             if reply.status_code == 409:

@@ -14,7 +14,16 @@ import did
 import did.errors as errors
 from did.errors import GovidError
 
-_PACKAGES = ("did", "service", "registry", "issuer", "verifier", "holder_wallet", "govid")
+_PACKAGES = (
+    "did",
+    "openid4vc",
+    "service",
+    "registry",
+    "issuer",
+    "verifier",
+    "holder_wallet",
+    "govid",
+)
 _FAMILIES = (
     errors.MalformedInput,
     errors.VerificationFailed,

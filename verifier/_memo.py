@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime, timedelta
 
-from did._b64 import b64url_decode
+from did.encoding import b64url_decode
 from did.errors import GovidError, MalformedInput, StatusListTokenInvalid
 from did.keys import PublicKey, crv_of, public_key_bytes, public_key_from_bytes
 from did.status_list_token import VerifiedStatusList, verify_status_list_token

@@ -67,17 +67,15 @@ from did.sd_jwt import (
 from did.status_list import StatusReference
 from did.status_list_token import check_reference
 from did.validity import check_time_claims, numeric_date, numeric_date_in_window
+from openid4vc.dcql import CredentialQuery, match_credential
 from registry.errors import ProofMalformed
 from registry.operations import (
-    ACCREDITATION_GRANT,
-    ACCREDITATION_REVOKE,
     STATUS_LIST_PUBLISH,
     Operation,
 )
-from registry.proofs import verify_ledger_proof
-from registry.state import Accreditation, DIDState, KeyRecord, grant_key_compromised
+from registry.proofs import accreditation_from_chain, verify_ledger_proof
+from registry.state import DIDState, KeyRecord, grant_key_compromised
 from verifier import _memo
-from verifier.dcql import CredentialQuery, match_credential
 from verifier.errors import (
     AccreditationGrantKeyCompromised,
     AccreditationRevoked,
@@ -153,35 +151,6 @@ def _unproven_chain(proof: object, *, origin: str) -> Chain:
     they are only a claim of whoever served them.
     """
     return [_memo.parse_entry(raw, origin) for raw in _raws(proof)]
-
-
-def _accreditation_from(chain: Chain, *, subject: str) -> Accreditation:
-    grant, index, granted_ms = chain[0]
-    if grant.type != ACCREDITATION_GRANT or grant.payload.get("subject") != subject:
-        raise ProofMalformed("the proven entry is not an accreditation of this DID")
-    p = grant.payload
-    revoked_ms = next(
-        (
-            time_ms
-            for op, _, time_ms in chain[1:]
-            if op.type == ACCREDITATION_REVOKE and op.payload.get("accreditation") == grant.op_hash
-        ),
-        None,
-    )
-    return Accreditation(
-        id=grant.op_hash,
-        subject=subject,
-        accreditor=grant.did,
-        role=p["role"],
-        credential_types=tuple(p["credentialTypes"]),
-        claims=tuple(p.get("claims", ())),
-        valid_from=p["validFrom"],
-        valid_until=p["validUntil"],
-        granted_index=index,
-        revoked_ms=revoked_ms,
-        granted_by="#" + grant.kid.partition("#")[2],
-        granted_ms=granted_ms,
-    )
 
 
 def _fragment(kid: object, did: str) -> str:
@@ -323,7 +292,7 @@ class _Run:
         refusals: list[GovidError] = []
         for proof in self.lookups.accreditation_proofs(did):
             chain = _unproven_chain(proof, origin=self._origin())
-            acc = _accreditation_from(chain, subject=did)
+            acc = accreditation_from_chain(chain, subject=did)
             if acc.role != role or vct not in acc.credential_types:
                 continue
             if acc.revoked_ms is not None:  # (a)

@@ -1,8 +1,11 @@
 """The verifier's own error leaves, under the families of `did.errors`.
 
+OAuth's errors (`oauth.invalid_client`, `oauth.invalid_token`...) are
+`service.oauth`'s, shared with the issuer; DCQL's (`dcql.*`) are
+`openid4vc.errors`', shared with the wallet.
+
 GovidError
 ├── MalformedInput
-│   ├── QueryInvalid                 dcql.query_invalid
 │   ├── TemplateUnknown              verifier.template_unknown
 │   ├── VPTokenMalformed             vp_token.malformed
 │   ├── OfflinePresentationMalformed offline.malformed
@@ -19,8 +22,6 @@ GovidError
 │   ├── StatusListForeign            status_list.foreign
 │   ├── StatusListTypeNotCovered     status_list.type_not_covered
 │   ├── LedgerEvidenceMismatch       ledger.evidence_mismatch
-│   ├── ClaimsNotSatisfied           dcql.claims_not_satisfied
-│   ├── CredentialTypeMismatch       dcql.vct_mismatch
 │   └── ResponseMismatch             vp_token.mismatch
 ├── NotFound
 │   ├── SessionNotFound              presentation_request.not_found
@@ -33,7 +34,6 @@ GovidError
 ├── Forbidden
 │   └── CounterLoginThrottled        counter_login.throttled
 ├── Unauthorized
-│   ├── ClientAuthenticationFailed   oauth.invalid_client
 │   └── CounterLoginFailed           counter_login.failed
 └── Unavailable
     └── EvidenceUnavailable          ledger.evidence_unavailable
@@ -50,10 +50,6 @@ from did.errors import (
     Unavailable,
     VerificationFailed,
 )
-
-
-class QueryInvalid(MalformedInput):
-    code = "dcql.query_invalid"
 
 
 class TemplateUnknown(MalformedInput):
@@ -130,14 +126,6 @@ class LedgerEvidenceMismatch(VerificationFailed):
     code = "ledger.evidence_mismatch"
 
 
-class ClaimsNotSatisfied(VerificationFailed):
-    code = "dcql.claims_not_satisfied"
-
-
-class CredentialTypeMismatch(VerificationFailed):
-    code = "dcql.vct_mismatch"
-
-
 class ResponseMismatch(VerificationFailed):
     code = "vp_token.mismatch"
 
@@ -191,10 +179,6 @@ class CounterLoginThrottled(Forbidden):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-class ClientAuthenticationFailed(Unauthorized):
-    code = "oauth.invalid_client"
 
 
 class EvidenceUnavailable(Unavailable):

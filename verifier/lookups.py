@@ -24,7 +24,6 @@ lookup returns is trusted before that check (plan -> fetch -> compute).
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,15 +31,15 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
+from cachetools import LRUCache
 
-from did.errors import NotFound, ResolutionUnavailable, Unavailable
-from registry.client import DEADLINE_FACTOR, RegistryClient, get_bounded
+from did.errors import NotFound, Unavailable
+from registry.client import RegistryClient, registry_fetcher
 from verifier.errors import EvidenceUnavailable
 
 __all__ = ["CachingLookups", "Evidence", "LedgerLookups", "RegistryLookups"]
 
 Proof = Mapping[str, Any]
-MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 
 
 class LedgerLookups(Protocol):
@@ -70,12 +69,11 @@ class RegistryLookups:
 
     def __init__(self, client: RegistryClient, *, http: httpx.Client | None = None) -> None:
         self._client = client
-        self._http = http or httpx.Client(timeout=5.0)
-        read = self._http.timeout.read
-        self._budget = DEADLINE_FACTOR * (read if read is not None else 5.0)
+        read = http.timeout.read if http is not None else None
+        self._fetch = registry_fetcher(timeout=read if read is not None else 5.0, client=http)
 
     def close(self) -> None:
-        self._http.close()
+        self._fetch.close()
         self._client.close()
 
     def did_proof(self, did: str) -> Proof:
@@ -96,14 +94,8 @@ class RegistryLookups:
 
     def _get_json(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
         try:
-            response = get_bounded(
-                self._http,
-                self._client.base_url + path,
-                params=params,
-                budget=self._budget,
-                max_bytes=MAX_RESPONSE_BYTES,
-            )
-        except ResolutionUnavailable as exc:
+            response = self._fetch.get(self._client.base_url + path, params=params)
+        except Unavailable as exc:
             raise EvidenceUnavailable(exc.message) from exc
         if response.status_code == 404:
             raise NotFound("the registry does not know this item")
@@ -169,8 +161,8 @@ class CachingLookups:
         self._stale = stale_for
         self._status_stale = status_stale
         self._max = max_entries
-        self._cache: OrderedDict[tuple[str, str], tuple[datetime, Any]]
-        self._cache = OrderedDict()
+        # cachetools' bounded LRU; the two ages are checked here against the clock.
+        self._cache: LRUCache[tuple[str, str], tuple[datetime, Any]] = LRUCache(max_entries)
         self._lock = threading.Lock()
         self._uses: list[tuple[str, timedelta]] | None = None  # set in `tracking()` views
         self._view = False
@@ -239,8 +231,5 @@ class CachingLookups:
             ) from exc
         with self._lock:
             self._cache[key] = (now, value)
-            self._cache.move_to_end(key)
-            while len(self._cache) > self._max:
-                self._cache.popitem(last=False)
         self._use("fetched", timedelta(0))
         return value

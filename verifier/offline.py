@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from typing import Final
 
-from did._b64 import b64url_decode, b64url_encode
+from did.encoding import b64url_decode, b64url_encode
 from did.errors import MalformedInput
 from did.sd_jwt.serialization import MAX_SD_JWT_LENGTH
 from verifier.errors import OfflinePresentationMalformed

@@ -24,16 +24,24 @@ from urllib.parse import urlencode
 
 from did.jose import sign_jwt
 from did.keys import PrivateKey
-from verifier.dcql import DCQLQuery, check_credential_sets
+from openid4vc.dcql import DCQLQuery, check_credential_sets
+from openid4vc.errors import ClaimsNotSatisfied
+from openid4vc.issuance import SD_JWT_VC_FORMAT
+from openid4vc.presentation import (
+    AUTHORIZATION_REQUEST_SCHEMES,
+    CLIENT_ID_PREFIX,
+    REQUEST_OBJECT_TYP,
+    RESPONSE_MODE,
+    RESPONSE_TYPE,
+    SELF_ISSUED_AUD,
+)
 from verifier.engine import verify_presentation
-from verifier.errors import ClaimsNotSatisfied, VPTokenMalformed
+from verifier.errors import VPTokenMalformed
 from verifier.lookups import LedgerLookups
 from verifier.policy import TrustPolicy
 from verifier.report import VerificationReport
 
 __all__ = [
-    "CLIENT_ID_PREFIX",
-    "REQUEST_OBJECT_TYP",
     "PresentationOutcome",
     "authorization_request_uri",
     "build_request_object",
@@ -42,9 +50,6 @@ __all__ = [
     "verify_vp_token",
 ]
 
-REQUEST_OBJECT_TYP: Final = "oauth-authz-req+jwt"  # RFC 9101 §10.8, OpenID4VP §5
-CLIENT_ID_PREFIX: Final = "decentralized_identifier:"  # §5.9.3
-SELF_ISSUED_AUD: Final = "https://self-issued.me/v2"  # §5.8: static discovery `aud`
 MAX_PRESENTATIONS: Final = 16
 ALGS: Final = ["EdDSA", "ES256"]
 
@@ -77,15 +82,15 @@ def build_request_object(
     claims: dict[str, Any] = {
         "aud": SELF_ISSUED_AUD,
         "client_id": client_id,
-        "response_type": "vp_token",
-        "response_mode": "direct_post",
+        "response_type": RESPONSE_TYPE,
+        "response_mode": RESPONSE_MODE,
         "response_uri": response_uri,
         "nonce": nonce,
         "state": state,
         "dcql_query": dcql_query.to_json(),
         "client_metadata": {
             "vp_formats_supported": {
-                "dc+sd-jwt": {"sd-jwt_alg_values": ALGS, "kb-jwt_alg_values": ALGS}
+                SD_JWT_VC_FORMAT: {"sd-jwt_alg_values": ALGS, "kb-jwt_alg_values": ALGS}
             }
         },
         "iat": int(now.timestamp()),
@@ -96,7 +101,8 @@ def build_request_object(
 
 def authorization_request_uri(*, client_id: str, request_uri: str) -> str:
     """What the QR shows: `openid4vp://?client_id=...&request_uri=...` (§5.10)."""
-    return "openid4vp://?" + urlencode({"client_id": client_id, "request_uri": request_uri})
+    scheme = AUTHORIZATION_REQUEST_SCHEMES[0]
+    return f"{scheme}://?" + urlencode({"client_id": client_id, "request_uri": request_uri})
 
 
 def parse_vp_token(raw: object, *, query: DCQLQuery) -> dict[str, list[str]]:

@@ -8,8 +8,8 @@ same functions serve the HTTP API, the counter page and tests.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,13 +20,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from did.errors import MalformedInput
+from openid4vc.dcql import DCQLQuery
+from openid4vc.errors import QueryInvalid
 from registry.authoring import Keyring
+from service.oauth import (
+    ClientCredentials,
+    InvalidToken,
+    authenticate_client,
+    needs_rehash,
+)
 from service.private_files import scrub_wal
-from verifier.dcql import DCQLQuery
 from verifier.engine import verify_presentation
 from verifier.errors import (
-    ClientAuthenticationFailed,
-    QueryInvalid,
     SessionKindMismatch,
     SessionNotFound,
     VPTokenMalformed,
@@ -55,9 +60,12 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def secret_hash(secret: str) -> str:
-    """How client secrets are configured: SHA-256 hex (secrets are long and random)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+log = logging.getLogger("govid.verifier")
+
+
+def token_hash(token: str) -> str:
+    """How access tokens are stored: SHA-256 hex (256-bit random, so a fast hash is enough)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass
@@ -71,12 +79,23 @@ class VerifierContext:
     vct_base: str = "https://govid.example"
     request_lifetime: timedelta = timedelta(minutes=5)
     retention: timedelta | None = None
-    clients: Mapping[str, str] = field(default_factory=dict)  # client_id -> secret_hash
+    # client_id -> `service.oauth.hash_client_secret` of its secret
+    clients: Mapping[str, str] = field(default_factory=dict)
     token_lifetime: timedelta = timedelta(hours=1)
     # How long a sign-in to the counter page lasts (`verifier.accounts`).
     counter_session_lifetime: timedelta = timedelta(hours=8)
     # Told every verification outcome (channel, accepted): the app counts them.
     on_outcome: Callable[[str, bool], None] | None = None
+
+    def __post_init__(self) -> None:
+        # docs/decisions/protocol.md §1: older SHA-256 entries still verify; say so once.
+        old = sorted(cid for cid, stored in self.clients.items() if needs_rehash(stored))
+        if old:
+            log.warning(
+                "client secrets of %s are stored in an older form; re-hash them with "
+                "'govid verifier hash-secret'",
+                ", ".join(old),
+            )
 
     def _outcome(self, channel: str, accepted: bool) -> None:
         if self.on_outcome is not None:
@@ -91,18 +110,16 @@ class VerifierContext:
 
     # --- OAuth 2.0 client credentials (RFC 6749 §4.4) ----------------------------------
 
-    def issue_token(self, client_id: str | None, client_secret: str | None) -> dict[str, Any]:
-        expected = self.clients.get(client_id or "")
-        given = secret_hash(client_secret or "")
-        if expected is None or not hmac.compare_digest(expected, given):
-            raise ClientAuthenticationFailed("the client could not be authenticated")
+    def issue_token(self, credentials: ClientCredentials | None) -> dict[str, Any]:
+        """RFC 6749 §4.4.3: an access token for an authenticated client."""
+        client_id = authenticate_client(credentials, stored_hash=self.clients.get)
         token = secrets.token_urlsafe(32)
         now = self.clock()
         with self.session() as session, session.begin():
             SqlSessionStore(session).add_token(
                 AccessTokenRow(
-                    token_hash=secret_hash(token),
-                    client_id=client_id or "",
+                    token_hash=token_hash(token),
+                    client_id=client_id,
                     expires_ms=_ms(now + self.token_lifetime),
                 )
             )
@@ -120,11 +137,11 @@ class VerifierContext:
         A client removed from the configuration loses its tokens at once.
         """
         if not bearer:
-            raise ClientAuthenticationFailed("an access token is required")
+            raise InvalidToken("an access token is required")
         with self.session() as session:
-            row = SqlSessionStore(session).token(secret_hash(bearer))
+            row = SqlSessionStore(session).token(token_hash(bearer))
         if row is None or row.expires_ms <= _ms(self.clock()) or row.client_id not in self.clients:
-            raise ClientAuthenticationFailed("the access token is unknown or expired")
+            raise InvalidToken("the access token is unknown or expired")
         return row.client_id
 
     def _tracked(self) -> tuple[LedgerLookups, Callable[[], Evidence]]:

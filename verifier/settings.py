@@ -19,10 +19,8 @@ from sqlalchemy.engine import Engine
 
 from registry.authoring import Keyring
 from registry.client import RegistryClient
-from registry.cosignature import WitnessVerifier
-from registry.note import NoteVerifier
-from registry.policy import WitnessPolicy
 from registry.proofs import LedgerTrust
+from registry.trust import trust_from_vkeys
 from service.database import make_engine
 from service.private_files import private_database
 from service.settings import ServiceSettings
@@ -50,7 +48,9 @@ class VerifierSettings(ServiceSettings):
     public_url: str = "http://127.0.0.1:8403"
     vct_base: str = "https://govid.example"
     accepted_vcts: list[str] | None = None
-    clients: dict[str, str] = Field(default_factory=dict, description="id -> sha256 of secret")
+    clients: dict[str, str] = Field(
+        default_factory=dict, description="id -> service.oauth.hash_client_secret of its secret"
+    )
     skew_seconds: int = Field(default=60, ge=0, le=600)
     kb_max_age_seconds: int = Field(default=300, ge=10, le=3600)
     status_list_max_age_seconds: int = Field(default=86400, ge=60)
@@ -74,11 +74,13 @@ class VerifierSettings(ServiceSettings):
         return values
 
     def ledger_trust(self) -> LedgerTrust:
-        log = NoteVerifier.from_vkey(self.log_vkey)
-        witnesses = [WitnessVerifier.from_vkey(v) for v in self.witness_vkeys]
-        policy = WitnessPolicy(witnesses, self.quorum or len(witnesses))
         age = self.max_checkpoint_age_seconds
-        return LedgerTrust(log.name, log, policy, None if age is None else timedelta(seconds=age))
+        return trust_from_vkeys(
+            self.log_vkey,
+            witness_vkeys=self.witness_vkeys,
+            quorum=self.quorum,
+            max_checkpoint_age=None if age is None else timedelta(seconds=age),
+        )
 
     def policy(self) -> TrustPolicy:
         return TrustPolicy(
@@ -91,8 +93,8 @@ class VerifierSettings(ServiceSettings):
         )
 
     def lookups(self) -> CachingLookups:
-        log = NoteVerifier.from_vkey(self.log_vkey)
-        client = RegistryClient(self.registry_url, trust=LedgerTrust.unsafe_log_only(log.name, log))
+        # The log key only: the witness quorum is the engine's `ledger_proof` check.
+        client = RegistryClient(self.registry_url, trust=trust_from_vkeys(self.log_vkey))
         fresh = self.cache_fresh_seconds
         stale = max(self.cache_stale_seconds, fresh)
         return CachingLookups(

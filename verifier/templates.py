@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from verifier.dcql import DCQLQuery
+from openid4vc.dcql import DCQLQuery
 from verifier.errors import TemplateUnknown
 
 __all__ = ["TEMPLATES", "Template", "template_query"]

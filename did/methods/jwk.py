@@ -18,13 +18,12 @@ govid differences from the published example, on purpose:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from did._b64 import b64url_decode, b64url_encode
 from did.document import DID_CONTEXT_V1, JSON_WEB_KEY, JWK_CONTEXT, DIDDocument
-from did.errors import GovidError, InvalidDID, InvalidKey, UnsupportedKeyType
+from did.encoding import b64url_decode, b64url_encode, json_dumps_compact, json_loads_strict
+from did.errors import GovidError, InvalidDID, InvalidKey, MalformedInput, UnsupportedKeyType
 from did.identifiers import DID
 from did.keys import public_key_from_jwk
 from did.resolver import ResolutionOptions, ResolutionResult
@@ -74,21 +73,7 @@ def did_jwk_from_jwk(jwk: Mapping[str, Any]) -> str:
     DID per key.
     """
     check_did_jwk_key(jwk)
-    text = json.dumps(dict(jwk), separators=(",", ":"), ensure_ascii=False)
-    return f"did:jwk:{b64url_encode(text.encode('utf-8'))}"
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in out:
-            raise InvalidDID("the did:jwk JSON repeats a member")
-        out[name] = value
-    return out
-
-
-def _no_constants(_: str) -> Any:
-    raise InvalidDID("the did:jwk JSON holds a non-finite number")
+    return f"did:jwk:{b64url_encode(json_dumps_compact(dict(jwk)))}"
 
 
 def jwk_from_did_jwk(did: DID | str) -> dict[str, Any]:
@@ -98,13 +83,10 @@ def jwk_from_did_jwk(did: DID | str) -> dict[str, Any]:
         raise InvalidDID("not a did:jwk")
     try:
         raw = b64url_decode(parsed.method_specific_id, what="the did:jwk identifier")
-        value = json.loads(
-            raw.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants
-        )
-    except InvalidDID:
-        raise
-    except (GovidError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidDID("the did:jwk identifier is not base64url JSON") from exc
+    except MalformedInput as exc:
+        raise InvalidDID("the did:jwk identifier is not base64url") from exc
+    # Strict: no repeated members, no NaN (a second spelling of one key is a second DID).
+    value = json_loads_strict(raw, what="the did:jwk identifier", error=InvalidDID)
     if not isinstance(value, dict):
         raise InvalidDID("the did:jwk identifier is not a JSON object")
     try:

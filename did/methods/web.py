@@ -5,13 +5,13 @@
 `did:web:example.com:user:alice` -> `https://example.com/user/alice/did.json`,
 and a port is written percent-encoded (`example.com%3A3000`).
 
-`DIDWebResolver` fetches through an `httpx.Client` the caller passes in (so
-tests use `httpx.MockTransport` or a loopback server, and deployments set
-proxies and TLS roots in one place). This is the one module of `did/` that
-imports httpx; it performs no I/O of its own choosing. Defences:
+`DIDWebResolver` fetches through a `WebFetch` the caller passes in: in govid
+that is `service.fetch.Fetcher` under the untrusted policy, which enforces
+https, public addresses only (checked after DNS, at connect time), a body
+limit while streaming, a total time budget, and redirects to the same
+scheme, host and port only. `did/` itself performs no I/O. Defences here:
 
-- a per-request timeout, a 1 MiB body limit enforced while streaming, and at
-  most a few redirects, each to the same scheme, host and port;
+- at most a few redirects, and at most 1 MiB, asked of the fetch;
 - the answer must be `200` with a JSON media type; `404`/`410` mean
   `did.not_found`, network failures and other statuses
   `did.resolution_unavailable`;
@@ -26,22 +26,25 @@ did:web keeps no history, so a `versionId` is answered `notFound` and a
 
 from __future__ import annotations
 
-import json
 import re
-import time
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Final, Protocol
 from urllib.parse import unquote
 
-import httpx
-
 from did.document import DIDDocument
-from did.errors import DIDNotFound, InvalidDID, InvalidDIDDocument, ResolutionUnavailable
+from did.encoding import json_loads_strict
+from did.errors import (
+    DIDNotFound,
+    GovidError,
+    InvalidDID,
+    InvalidDIDDocument,
+    ResolutionUnavailable,
+)
 from did.identifiers import DID
 from did.resolver import ResolutionOptions, ResolutionResult
 
 METHOD: Final = "web"
 MAX_DOCUMENT_BYTES: Final = 1024 * 1024
-DEFAULT_TIMEOUT_SECONDS: Final = 10.0
 MAX_REDIRECTS: Final = 3
 JSON_MEDIA_TYPES: Final = frozenset(
     {"application/did+json", "application/did+ld+json", "application/json", "application/ld+json"}
@@ -79,41 +82,44 @@ def did_web_url(did: DID | str) -> str:
     return f"https://{host}{location}"
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in out:
-            raise InvalidDIDDocument("the document repeats a JSON member")
-        out[name] = value
-    return out
-
-
-def _no_constants(_: str) -> Any:
-    raise InvalidDIDDocument("the document holds a non-finite number")
-
-
 def parse_document_bytes(body: bytes) -> DIDDocument:
     """Parse a served document strictly; raise `InvalidDIDDocument`."""
-    try:
-        value = json.loads(
-            body.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants
-        )
-    except InvalidDIDDocument:
-        raise
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise InvalidDIDDocument("the served document is not UTF-8 JSON") from exc
+    value = json_loads_strict(body, what="the served document", error=InvalidDIDDocument)
     return DIDDocument.from_json(value)
 
 
-# The whole fetch may take this many per-read timeouts, redirects included.
-TOTAL_BUDGET_FACTOR = 3
+class WebAnswer(Protocol):
+    """What the resolver reads of an HTTP answer (an `httpx.Response` is one)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+
+class WebFetch(Protocol):
+    """A bounded GET (`service.fetch.Fetcher` is one): raises a `GovidError` when the
+    server cannot be used, returns any status as an answer."""
+
+    def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        max_redirects: int = 0,
+    ) -> WebAnswer: ...
 
 
 class DIDWebResolver:
-    """`MethodResolver` for did:web over an injected `httpx.Client`.
+    """`MethodResolver` for did:web over an injected `WebFetch`.
 
-    `insecure_http_for_tests=True` fetches over plain HTTP: for loopback test
-    servers only, never in a deployment (anyone on the path could swap keys).
+    `insecure_http_for_tests=True` asks for plain HTTP: for loopback test
+    servers only, never in a deployment (anyone on the path could swap keys);
+    the fetch's own policy must allow it too.
     """
 
     method: Final = METHOD
@@ -121,14 +127,12 @@ class DIDWebResolver:
     def __init__(
         self,
         *,
-        client: httpx.Client,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        fetch: WebFetch,
         max_bytes: int = MAX_DOCUMENT_BYTES,
         max_redirects: int = MAX_REDIRECTS,
         insecure_http_for_tests: bool = False,
     ) -> None:
-        self._client = client
-        self._timeout = timeout
+        self._fetch = fetch
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
         self._insecure = insecure_http_for_tests
@@ -139,38 +143,20 @@ class DIDWebResolver:
         url = did_web_url(did)
         if self._insecure:
             url = "http://" + url.removeprefix("https://")
-        document = parse_document_bytes(self._fetch(httpx.URL(url)))
+        document = parse_document_bytes(self._get(url))
         if document.id != did:  # spec §3.2 step 7
             raise InvalidDIDDocument("the served document is for another DID")
         return ResolutionResult(document)
 
-    def _fetch(self, url: httpx.URL) -> bytes:
-        # httpx's timeout bounds each read; a server dripping a byte at a time
-        # would never trip it. The whole fetch, redirects included, gets a budget.
-        deadline = time.monotonic() + TOTAL_BUDGET_FACTOR * self._timeout
-        origin = (url.scheme, url.host, url.port)
+    def _get(self, url: str) -> bytes:
         headers = {"Accept": "application/did+json, application/json;q=0.9"}
-        for _ in range(self._max_redirects + 1):
-            try:
-                with self._client.stream(
-                    "GET", url, headers=headers, timeout=self._timeout, follow_redirects=False
-                ) as response:
-                    if not response.is_redirect:
-                        return self._read(response, deadline)
-                    location = response.headers.get("location")
-            except httpx.HTTPError as exc:
-                raise ResolutionUnavailable("the did:web server could not be reached") from exc
-            if not location:
-                raise ResolutionUnavailable("the did:web server redirected nowhere")
-            try:
-                url = url.join(location)
-            except httpx.InvalidURL as exc:
-                raise ResolutionUnavailable("the did:web server sent a bad redirect") from exc
-            if (url.scheme, url.host, url.port) != origin:
-                raise ResolutionUnavailable("the did:web server redirected to another origin")
-        raise ResolutionUnavailable("the did:web server redirected too many times")
-
-    def _read(self, response: httpx.Response, deadline: float) -> bytes:
+        try:
+            response = self._fetch.get(url, headers=headers, max_redirects=self._max_redirects)
+        except GovidError as exc:
+            # DID Resolution names one error for this: the method could not be used.
+            raise ResolutionUnavailable(
+                f"the did:web server could not be used ({exc.code})"
+            ) from exc
         if response.status_code in (404, 410):
             raise DIDNotFound("the did:web server has no such document")
         if response.status_code != 200:
@@ -178,15 +164,6 @@ class DIDWebResolver:
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in JSON_MEDIA_TYPES:
             raise InvalidDIDDocument("the did:web server did not answer with JSON")
-        declared = response.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self._max_bytes):
+        if len(response.content) > self._max_bytes:
             raise InvalidDIDDocument("the served document is too large")
-        body = bytearray()
-        # Stream and stop: a server cannot make us buffer more than max_bytes.
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > self._max_bytes:
-                raise InvalidDIDDocument("the served document is too large")
-            if time.monotonic() > deadline:
-                raise ResolutionUnavailable("the did:web server is too slow")
-        return bytes(body)
+        return response.content

@@ -17,9 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
-from did._b64 import b64url_decode, b64url_encode
+from did.encoding import b64url_decode, b64url_encode, json_dumps_compact, json_loads_strict
 from did.errors import HashAlgorithmUnsupported, MalformedDisclosure, MalformedInput
-from did.jose import json_dumps_compact, json_loads_strict
 
 __all__ = [
     "DEFAULT_SD_ALG",

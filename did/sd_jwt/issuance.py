@@ -29,8 +29,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from did.encoding import json_dumps_compact
 from did.errors import DisclosablePathInvalid, ReservedClaimName
-from did.jose import json_dumps_compact, sign_jws
+from did.jose import sign_jws
 from did.keys import PrivateKey, PublicKey, jwk_from_public_key
 from did.sd_jwt.disclosures import (
     DEFAULT_SD_ALG,

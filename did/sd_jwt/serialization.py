@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from did.encoding import json_loads_strict
 from did.errors import MalformedJOSE, MalformedSDJWT
-from did.jose import UnverifiedJWS, json_loads_strict, parse_unverified_jws
+from did.jose import UnverifiedJWS, parse_unverified_jws
 from did.sd_jwt.disclosures import Disclosure
 
 __all__ = ["MAX_SD_JWT_LENGTH", "UnverifiedSDJWT", "parse_sd_jwt"]

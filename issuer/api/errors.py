@@ -17,36 +17,23 @@ from fastapi.responses import JSONResponse, Response
 
 from did.errors import GovidError
 from issuer.errors import (
-    AccessTokenInvalid,
     ClaimsInvalid,
-    ClientInvalid,
-    ClientLocked,
     CredentialRequestDenied,
     CredentialRequestInvalid,
-    GrantInvalid,
-    GrantTypeUnsupported,
     NonceInvalid,
     ProofInvalid,
-    ScopeMissing,
-    TokenRequestInvalid,
     UnknownCredentialConfiguration,
     UnknownCredentialIdentifier,
 )
 from service.handlers import install_error_handlers as _install
 from service.http_status import error_body, headers_for, status_for
+from service.oauth import oauth_error_response
 
 __all__ = ["install_error_handlers", "protocol_error"]
 
-# Most specific first.
+# OpenID4VCI 1.0 §8.3.1.2 credential endpoint errors, most specific first. The
+# OAuth ones (RFC 6749 §5.2, RFC 6750 §3.1) carry their own: `service.oauth`.
 _PROTOCOL: Final[tuple[tuple[type[GovidError], str, int], ...]] = (
-    (GrantTypeUnsupported, "unsupported_grant_type", 400),
-    (TokenRequestInvalid, "invalid_request", 400),
-    (GrantInvalid, "invalid_grant", 400),
-    # RFC 6749 §5.2 has no code for "locked"; 429 (RFC 6585 §4) says when to come back.
-    (ClientLocked, "invalid_client", 429),
-    (ClientInvalid, "invalid_client", 401),
-    (AccessTokenInvalid, "invalid_token", 401),
-    (ScopeMissing, "insufficient_scope", 403),
     (ProofInvalid, "invalid_proof", 400),
     (NonceInvalid, "invalid_nonce", 400),
     (UnknownCredentialConfiguration, "unknown_credential_configuration", 400),
@@ -62,17 +49,15 @@ def protocol_error(exc: GovidError) -> tuple[str, int] | None:
 
 
 def _render(_: Request, exc: GovidError) -> Response:
+    oauth = oauth_error_response(exc)
+    if oauth is not None:
+        status, body, headers = oauth
+        return JSONResponse(body, status_code=status, headers=headers)
     mapped = protocol_error(exc)
     if mapped is not None:
         error, status = mapped
         body = {"error": error, "error_description": exc.message, "govid_error": exc.code}
-        headers = dict(_NO_STORE)
-        if isinstance(exc, ClientLocked):
-            headers["Retry-After"] = str(exc.retry_after)
-        if status == 401:
-            scheme = "Basic" if isinstance(exc, ClientInvalid) else "Bearer"
-            headers["WWW-Authenticate"] = f'{scheme} error="{error}"'
-        return JSONResponse(body, status_code=status, headers=headers)
+        return JSONResponse(body, status_code=status, headers=_NO_STORE)
     payload = error_body(exc)
     if isinstance(exc, ClaimsInvalid):
         payload["path"] = list(exc.path)

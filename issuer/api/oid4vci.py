@@ -10,8 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from issuer.api.deps import Ctx
-from issuer.errors import CredentialRequestInvalid, TokenRequestInvalid
+from issuer.errors import CredentialRequestInvalid
 from issuer.exchange import issue_credentials, new_nonce, token_request
+from service.oauth import InvalidRequest
 
 router = APIRouter(tags=["openid4vci"])
 
@@ -24,11 +25,11 @@ async def token(
 ) -> JSONResponse:
     """RFC 6749 §3.2: form-encoded; pre-authorized code (wallets) or client credentials."""
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        raise TokenRequestInvalid("the token request must be form-encoded")
+        raise InvalidRequest("the token request must be form-encoded")
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     if len(form.multi_items()) != len(fields):  # RFC 6749 §3.2: no repeated parameters
-        raise TokenRequestInvalid("a parameter is repeated or not text")
+        raise InvalidRequest("a parameter is repeated or not text")
     answer = await run_in_threadpool(token_request, ctx, fields, authorization=authorization)
     return JSONResponse(answer, headers=_NO_STORE)
 

@@ -29,10 +29,11 @@ from did.errors import GovidError
 from issuer.api.deps import Ctx
 from issuer.context import IssuerContext
 from issuer.credential_types import credential_type
-from issuer.errors import ClaimsInvalid, ClientInvalid, ClientLocked
+from issuer.errors import ClaimsInvalid
 from issuer.exchange import authenticate_client
 from issuer.oauth import new_token
 from issuer.offers import AgencyPrincipal, change_status, create_offer, find_credentials, qr_png
+from service.oauth import ClientLocked, InvalidClient
 
 router = APIRouter(prefix="/agency", tags=["web"])
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -48,7 +49,7 @@ def _sign_in(ctx: IssuerContext, authorization: str | None) -> AgencyPrincipal |
         return authenticate_client(ctx, authorization)
     except ClientLocked as exc:  # no challenge: the browser must not prompt again at once
         return Response(exc.message, 429, {"Retry-After": str(exc.retry_after)})
-    except ClientInvalid:
+    except InvalidClient:
         return Response("sign in with your agency client id and secret", 401, _CHALLENGE)
 
 

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from did._b64 import b64url_encode
+from did.encoding import b64_encode, b64url_encode
 from did.errors import GovidError
 from did.identifiers import DID
 from registry.errors import ProofRequestInvalid
-from registry.ledger import Ledger, b64std
+from registry.ledger import Ledger
 from registry.operation_errors import StatusListIssuerRequired, WriterTokenInvalid
 from registry.operations import DID_CREATE, Operation
 from registry.sequencer import Sequencer
@@ -186,7 +186,7 @@ async def consistency(
     if old > new:
         raise ProofRequestInvalid("'old' must not exceed 'new'")
     proof = await asyncio.to_thread(ledger.consistency_proof, old, new)
-    return {"proof": [b64std(h) for h in proof]}
+    return {"proof": [b64_encode(h) for h in proof]}
 
 
 @router.get("/log/proof/inclusion", tags=["log"])
@@ -199,7 +199,7 @@ async def inclusion(
     if size > await asyncio.to_thread(ledger.size):
         raise ProofRequestInvalid("the size is larger than the log")
     proof = await asyncio.to_thread(ledger.inclusion_proof, index, size)
-    return {"proof": [b64std(h) for h in proof]}
+    return {"proof": [b64_encode(h) for h in proof]}
 
 
 @router.get("/log/entries", tags=["log"])

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from jwcrypto import jwk as jwcrypto_jwk
 from jwcrypto import jws as jwcrypto_jws
 
-from did._b64 import b64url_decode, b64url_encode
+from did.encoding import b64url_decode, b64url_encode
 from did.errors import GovidError, MalformedJOSE, UnsupportedKeyType
 from did.jose import (
     DEFAULT_ALGS,

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multiformats import multicodec
 
-from did._b64 import b64url_decode, b64url_encode
+from did.encoding import b64url_decode, b64url_encode
 from did.errors import GovidError, InvalidKey, InvalidMultibase, UnsupportedKeyType
 from did.keys import (
     SUPPORTED_ALGS,

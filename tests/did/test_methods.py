@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from multiformats import multicodec
 
 import did.methods
-from did._b64 import b64url_encode
 from did.document import JSON_WEB_KEY, MULTIKEY, RELATIONSHIPS, DIDDocument, VerificationMethod
+from did.encoding import b64url_encode
 from did.errors import (
     DIDNotFound,
     GovidError,
@@ -51,6 +51,7 @@ from did.methods import (
 )
 from did.methods.key import x25519_from_ed25519
 from did.resolver import ResolutionOptions, Resolver
+from service.fetch import Fetcher, FetchPolicy
 
 KEY_2025 = "did-key/did-key-spec-2025"
 KEY_2022 = "did-key/w3c-ccg-did-method-key-2022"
@@ -381,7 +382,8 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def _resolve_with(handler: Handler, did_text: str = WEB_DID, **kwargs: Any) -> DIDDocument:
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
-        result = DIDWebResolver(client=client, **kwargs).resolve(DID.parse(did_text), NO_OPTIONS)
+        fetch = Fetcher(FetchPolicy.untrusted(), client=client)
+        result = DIDWebResolver(fetch=fetch, **kwargs).resolve(DID.parse(did_text), NO_OPTIONS)
     assert result.did_document is not None
     return result.did_document
 
@@ -489,7 +491,7 @@ def test_did_web_failures_name_their_error(name: str) -> None:
 def test_did_web_refuses_version_id() -> None:
     with httpx.Client(transport=httpx.MockTransport(_status(500))) as client:
         with pytest.raises(DIDNotFound):
-            DIDWebResolver(client=client).resolve(
+            DIDWebResolver(fetch=Fetcher(FetchPolicy.untrusted(), client=client)).resolve(
                 DID.parse(WEB_DID), ResolutionOptions(version_id="1")
             )
 
@@ -533,8 +535,9 @@ def test_did_web_over_loopback_server(loopback: tuple[int, dict[str, bytes]]) ->
     did_text = f"did:web:localhost%3A{port}:agency"
     document = _web_document(did_text)
     files["/agency/did.json"] = json.dumps(document).encode()
-    with httpx.Client() as client:
-        resolver = DIDWebResolver(client=client, timeout=5.0, insecure_http_for_tests=True)
+    # The development policy: loopback allowed, so the plain-HTTP test server is reachable.
+    with Fetcher(FetchPolicy.untrusted(allow_loopback_http=True, budget=5.0)) as fetch:
+        resolver = DIDWebResolver(fetch=fetch, insecure_http_for_tests=True)
         result = resolver.resolve(DID.parse(did_text), NO_OPTIONS)
         assert result.did_document == DIDDocument.from_json(document)
         with pytest.raises(DIDNotFound):
@@ -547,4 +550,12 @@ def test_did_web_over_loopback_server(loopback: tuple[int, dict[str, bytes]]) ->
         assert same_public_key(key, public_key_from_jwk(jwk))
         # Without the unsafe flag the resolver insists on TLS, which this server lacks.
         with pytest.raises(ResolutionUnavailable):
-            DIDWebResolver(client=client, timeout=5.0).resolve(DID.parse(did_text), NO_OPTIONS)
+            DIDWebResolver(fetch=fetch).resolve(DID.parse(did_text), NO_OPTIONS)
+        # And a citizen-facing policy refuses the loopback address outright.
+        with (
+            Fetcher(FetchPolicy.untrusted()) as public,
+            pytest.raises(ResolutionUnavailable) as info,
+        ):
+            DIDWebResolver(fetch=public).resolve(DID.parse(did_text), NO_OPTIONS)
+        assert isinstance(info.value.__cause__, GovidError)
+        assert info.value.__cause__.code == "fetch.address_refused"

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from did._b64 import b64url_decode, b64url_encode
+from did.encoding import b64url_decode, b64url_encode
 from did.errors import GovidError
 from did.status_list import (
     DEFAULT_MAX_DECOMPRESSED_BYTES,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from did._b64 import b64url_decode, b64url_encode
+from did.encoding import b64url_decode, b64url_encode
 from did.errors import GovidError
 from did.jose import parse_unverified_jws, sign_jwt
 from did.keys import PrivateKey, PublicKey, generate_private_key, private_key_from_jwk

@@ -27,6 +27,7 @@ def wallet_settings(world: World, directory: Path) -> WalletSettings:
         registry_url=world.ledger.url,
         log_vkey=world.ledger.log_vkey,
         witness_vkeys=[world.ledger.witness_vkey],
+        allow_loopback_http=True,  # the test world serves over loopback http
     )
 
 

@@ -23,7 +23,12 @@ def _run(args: list[str], env: dict[str, str]) -> str:
 
 
 def test_cli_journey(world: World, tmp_path: Path) -> None:
-    env = {"GOVID_WALLET_DIR": str(tmp_path / "w"), "GOVID_WALLET_PASSPHRASE": "cli pass"}
+    env = {
+        "GOVID_WALLET_DIR": str(tmp_path / "w"),
+        "GOVID_WALLET_PASSPHRASE": "cli pass",
+        # The test world serves its issuer and verifier over loopback http.
+        "GOVID_WALLET_ALLOW_LOOPBACK_HTTP": "true",
+    }
     ledger = world.ledger
     _run(
         [
@@ -52,7 +57,9 @@ def test_cli_journey(world: World, tmp_path: Path) -> None:
 
     out = tmp_path / "qr.png"
     challenge = json.dumps({"aud": "decentralized_identifier:did:govid:x", "nonce": "c1"})
-    _run(["qr", cid, "--challenge", challenge, "--out", str(out), "--claim", "age_over_18"], env)
+    # Ids are token_urlsafe and may begin with '-': `--` ends the options.
+    qr_args = ["--challenge", challenge, "--out", str(out), "--claim", "age_over_18"]
+    _run(["qr", *qr_args, "--", cid], env)
     assert out.read_bytes().startswith(b"\x89PNG")
     history = json.loads(_run(["history"], env))
     assert sorted(h["kind"] for h in history) == ["offline", "openid4vp"]
@@ -68,7 +75,11 @@ def test_cli_journey(world: World, tmp_path: Path) -> None:
 
 
 def test_cli_present_without_yes_sends_nothing(world: World, tmp_path: Path) -> None:
-    env = {"GOVID_WALLET_DIR": str(tmp_path / "w"), "GOVID_WALLET_PASSPHRASE": "cli pass"}
+    env = {
+        "GOVID_WALLET_DIR": str(tmp_path / "w"),
+        "GOVID_WALLET_PASSPHRASE": "cli pass",
+        "GOVID_WALLET_ALLOW_LOOPBACK_HTTP": "true",
+    }
     ledger = world.ledger
     _run(["init", "--registry", ledger.url, "--log-vkey", ledger.log_vkey], env)
     _run(["receive", world.issuer.offer()[0], "--tx-code", TX_CODE], env)

@@ -11,7 +11,7 @@ import pytest
 from jwcrypto.jwk import JWK
 from sd_jwt.verifier import SDJWTVerifier
 
-from did._b64 import b64url_decode
+from did.encoding import b64url_decode
 from did.errors import GovidError
 from did.keys import jwk_from_public_key, public_key_of
 from holder_wallet.crypto import KDFParams

@@ -7,8 +7,8 @@ import pytest
 from did.errors import GovidError
 from did.sd_jwt import UnverifiedSDJWT
 from holder_wallet.keys import thumbprint_of
-from holder_wallet.receive import parse_offer_uri, well_known_url
 from holder_wallet.wallet import Wallet
+from openid4vc.issuance import parse_offer_uri, well_known_url
 from tests.holder_wallet.world import CIVIL_CLAIMS, OTHER_VCT, TX_CODE, World
 
 
@@ -107,7 +107,7 @@ def test_wrong_tx_code_is_the_issuers_refusal(world: World, wallet: Wallet) -> N
 def test_malformed_offer_links(uri: str) -> None:
     with pytest.raises(GovidError) as caught:
         parse_offer_uri(uri)
-    assert caught.value.code == "wallet.offer_invalid"
+    assert caught.value.code == "oid4vci.offer_invalid"
 
 
 def test_well_known_url_inserts_before_the_path() -> None:
@@ -126,7 +126,7 @@ def test_offer_over_plain_http_to_a_remote_host_is_refused(wallet: Wallet) -> No
     link = "openid-credential-offer://?credential_offer_uri=http%3A%2F%2Fissuer.example%2Fo%2F1"
     with pytest.raises(GovidError) as caught:
         wallet.receive(link, TX_CODE)
-    assert caught.value.code == "wallet.offer_invalid"
+    assert caught.value.code == "fetch.url_refused"
 
 
 def test_a_crash_while_storing_leaves_nothing_half_written(

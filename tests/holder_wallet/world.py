@@ -374,7 +374,7 @@ class VerifierDouble:
             "exp": now + 300,
         }
         if session.unsigned:
-            from did._b64 import b64url_encode
+            from did.encoding import b64url_encode
 
             header = b64url_encode(
                 json.dumps({"alg": "none", "typ": "oauth-authz-req+jwt"}).encode()

@@ -58,7 +58,7 @@ def test_agency_cannot_issue_types_it_is_not_accredited_for(stack: Stack) -> Non
         )
     assert (medical.status_code, civil.status_code) == (403, 403)
     assert medical.json()["error"] == "issuer.not_accredited"
-    assert civil.json()["govid_error"] == "oauth.scope_missing"
+    assert civil.json()["govid_error"] == "oauth.insufficient_scope"
 
 
 def test_client_credentials(stack: Stack) -> None:
@@ -84,7 +84,8 @@ def test_client_credentials(stack: Stack) -> None:
         data={"grant_type": "client_credentials", "scope": "pension"},
         auth=(civil.client_id, civil.client_secret),
     )
-    assert too_much.status_code == 403
+    # RFC 6749 §5.2: asking for more than was granted is invalid_scope.
+    assert (too_much.status_code, too_much.json()["error"]) == (400, "invalid_scope")
     unknown = httpx.post(stack.url + "/token", data={"grant_type": "password"})
     assert unknown.json()["error"] == "unsupported_grant_type"
     no_auth = httpx.get(stack.url + "/api/credentials", params={"offer": "x"})

@@ -23,8 +23,9 @@ from issuer.errors import (
     StatusTransitionInvalid,
 )
 from issuer.keys_at_rest import KEK, new_kek_text
-from issuer.oauth import hash_client_secret, new_tx_code, verify_client_secret
+from issuer.oauth import new_tx_code
 from issuer.status import next_status, pick_index
+from service.oauth import hash_client_secret, verify_client_secret
 
 REQUIRED_TYPES = {
     "civil_identity",

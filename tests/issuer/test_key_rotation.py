@@ -97,7 +97,13 @@ def _failure(report: VerificationReport) -> tuple[str, str | None] | None:
 def _key_history(stack: Stack, did: str) -> list[dict[str, Any]]:
     body = httpx.get(f"{stack.registry.url}/1.0/identifiers/{did}").json()
     history: list[dict[str, Any]] = body["didDocumentMetadata"]["keyHistory"]
-    return history
+    # The registry serves the times as RFC 3339 strings (DID Core §7.3 metadata);
+    # these tests compare the ledger's milliseconds.
+    return [{**r, "validFrom": _ms(r["validFrom"])} for r in history]
+
+
+def _ms(rfc3339: str) -> int:
+    return round(datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _rotated(stack: Stack, did: str) -> dict[str, Any]:

@@ -64,7 +64,7 @@ def test_one_pre_authorized_code_gives_one_access_token(stack: Stack) -> None:
     with httpx.Client(timeout=60) as http:
         exchange = Exchange.start(offer["offer_uri"], http)
         answers = at_once(RACERS, lambda _: exchange.token(offer["tx_code"]))
-    assert _codes(answers) == {"ok": 1, "oauth.grant_invalid": RACERS - 1}
+    assert _codes(answers) == {"ok": 1, "oauth.invalid_grant": RACERS - 1}
     assert _count(stack, TokenRow, col(TokenRow.offer_id) == offer["id"]) == 1
     redeemed = (col(AuditRow.target) == offer["id"], col(AuditRow.action) == "offer.redeem")
     assert _count(stack, AuditRow, *redeemed) == 1
@@ -83,7 +83,7 @@ def test_wrong_transaction_codes_are_evaluated_exactly_up_to_the_limit(stack: St
     assert _codes(answers) == {
         "oid4vci.tx_code_invalid": limit - 1,
         "oid4vci.tx_code_locked": 1,
-        "oauth.grant_invalid": RACERS - limit,
+        "oauth.invalid_grant": RACERS - limit,
     }
     guessed = (col(AuditRow.target) == offer["id"], col(AuditRow.action) == "offer.tx_code_wrong")
     assert _count(stack, AuditRow, *guessed) == limit

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from did._b64 import b64url_encode
+from did.encoding import b64url_encode
 from did.errors import GovidError
 from registry import authoring
 from registry.api.app import create_app

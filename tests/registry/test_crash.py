@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from did._b64 import b64url_decode
+from did.encoding import b64url_decode
 from registry import authoring
 from registry.audit import audit_registry, render_report
 from registry.entry import LogEntry

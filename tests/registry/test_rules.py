@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from did._b64 import b64url_decode, b64url_encode
+from did.encoding import b64url_decode, b64url_encode
 from did.errors import GovidError
 from did.jose import sign_jws
 from did.keys import generate_private_key, private_key_from_jwk

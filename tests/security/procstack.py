@@ -403,7 +403,7 @@ def revoke(stack: Stack, http: httpx.Client, token: str, credential_id: str) -> 
 
 
 def _jwt_payload(jwt: str) -> dict[str, Any]:
-    from did._b64 import b64url_decode
+    from did.encoding import b64url_decode
 
     payload: dict[str, Any] = json.loads(b64url_decode(jwt.split(".")[1]))
     return payload

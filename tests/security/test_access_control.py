@@ -147,7 +147,7 @@ def test_wrong_scopes_are_refused(stack: Stack) -> None:
         data={"grant_type": "client_credentials", "scope": "social_security_card"},
         auth=(civil.client_id, civil.client_secret),
     )
-    assert (wider.status_code, wider.json()["error"]) == (403, "insufficient_scope")
+    assert (wider.status_code, wider.json()["error"]) == (400, "invalid_scope")
 
 
 def test_issuer_token_endpoint_slows_down_guessing(stack: Stack) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from did._b64 import b64url_decode
+from did.encoding import b64url_decode
 from registry.audit import audit_registry, render_report
 from tests.security.procstack import (
     Answer,

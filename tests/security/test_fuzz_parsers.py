@@ -34,6 +34,7 @@ from issuer.context import IssuerContext
 from issuer.credential_types import credential_type, validate_claims, vct_for
 from issuer.importer import import_csv, row_claims
 from issuer.openid4vci import CredentialRequest, check_proof
+from openid4vc.dcql import DCQLQuery
 from registry import authoring
 from registry.checkpoint import Checkpoint
 from registry.entry import LogEntry
@@ -41,7 +42,6 @@ from registry.note import Note, NoteVerifier, parse_vkey
 from registry.operations import Operation
 from registry.state import Accreditation
 from registry.witness_protocol import AddCheckpointRequest
-from verifier.dcql import DCQLQuery
 from verifier.offline import decode_offline, encode_offline
 from verifier.openid4vp import parse_vp_token
 
@@ -177,7 +177,7 @@ def test_deeply_nested_json_is_refused_cleanly(name: str) -> None:
 
 
 def test_deeply_nested_jws_payload_is_refused_cleanly() -> None:
-    from did._b64 import b64url_encode
+    from did.encoding import b64url_encode
 
     header = b64url_encode(json.dumps({"alg": "EdDSA"}).encode())
     payload = b64url_encode(b"[" * 100_000 + b"]" * 100_000)

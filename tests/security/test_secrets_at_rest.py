@@ -36,7 +36,7 @@ import httpx
 import pytest
 from sqlalchemy import MetaData, create_engine, select
 
-from did._b64 import b64url_decode
+from did.encoding import b64url_decode
 from issuer.keys_at_rest import KEK
 from registry.authoring import Keyring
 from tests.security.procstack import (

@@ -16,6 +16,7 @@ from did.errors import GovidError
 from did.identifiers import DID
 from did.methods.web import DIDWebResolver
 from did.resolver import ResolutionOptions
+from service.fetch import Fetcher, FetchPolicy
 from service.limits import BodySizeLimit
 from tests.servers import serve
 
@@ -93,8 +94,9 @@ def _dripping_server() -> Iterator[str]:
 
 
 def test_a_did_web_server_dripping_bytes_is_given_up_on() -> None:
-    with _dripping_server() as host, httpx.Client() as client:
-        resolver = DIDWebResolver(client=client, timeout=0.5, insecure_http_for_tests=True)
+    policy = FetchPolicy.untrusted(allow_loopback_http=True, budget=0.5)
+    with _dripping_server() as host, Fetcher(policy) as fetch:
+        resolver = DIDWebResolver(fetch=fetch, insecure_http_for_tests=True)
         did = DID.parse("did:web:" + host.replace(":", "%3A"))
         # Each read arrives within its 0.5 s timeout; only the total budget stops it
         # (without it this call would never return: the server drips forever).

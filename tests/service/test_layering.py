@@ -1,8 +1,9 @@
 """The layers of docs/architecture.md, read from the imports of every module.
 
-`did/` imports no other govid package; `service/` imports only `did/`; the
-services (issuer, verifier, wallet) take web and database plumbing from
-`service/` and only the ledger client from `registry/`.
+`did/` imports no other govid package; `openid4vc/` (pure protocol code)
+imports only `did/`; `service/` imports only `did/`; the services (issuer,
+verifier, wallet) take web and database plumbing from `service/` and only
+the ledger client from `registry/`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-GOVID_PACKAGES = ("did", "service", "registry", "issuer", "verifier", "holder_wallet", "govid")
+GOVID_PACKAGES = (
+    "did",
+    "openid4vc",
+    "service",
+    "registry",
+    "issuer",
+    "verifier",
+    "holder_wallet",
+    "govid",
+)
 SERVICES = ("issuer", "verifier", "holder_wallet")
 # What a service may not take from the ledger's package: its web and database plumbing.
 LEDGER_PLUMBING = ("registry.api", "registry.migrations", "registry.witness")
@@ -42,7 +52,11 @@ def _govid_package(name: str) -> str | None:
 
 @pytest.mark.parametrize(
     ("package", "allowed"),
-    [("did", {"did"}), ("service", {"did", "service"})],
+    [
+        ("did", {"did"}),
+        ("openid4vc", {"did", "openid4vc"}),
+        ("service", {"did", "service"}),
+    ],
 )
 def test_lower_layers_import_nothing_above_them(package: str, allowed: set[str]) -> None:
     wrong = {

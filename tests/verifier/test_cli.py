@@ -112,3 +112,14 @@ def test_counter_user_commands(database_url: str) -> None:
         assert stored.startswith("$argon2id$")
     finally:
         engine.dispose()
+
+
+def test_hash_secret_prints_a_value_the_verifier_accepts() -> None:
+    from service.oauth import needs_rehash, verify_client_secret
+
+    result = CliRunner().invoke(app, ["hash-secret"], input="counter secret\n")
+    assert result.exit_code == 0, result.output
+    stored = result.stdout.strip()
+    assert "counter secret" not in result.stdout
+    assert verify_client_secret("counter secret", stored) and not needs_rehash(stored)
+    assert CliRunner().invoke(app, ["hash-secret"], input="").exit_code != 0

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from did.errors import MalformedInput
 from did.keys import PrivateKey, generate_private_key
 from did.sd_jwt import UnverifiedSDJWT, create_kb_jwt
+from openid4vc.dcql import DCQLQuery
 from registry.cosignature import CosignatureSigner
 from tests.verifier.world import (
     AUD,
@@ -26,7 +27,6 @@ from tests.verifier.world import (
     World,
     new_holder,
 )
-from verifier.dcql import DCQLQuery
 from verifier.engine import CHECKS, verify_presentation
 from verifier.errors import EvidenceUnavailable
 from verifier.lookups import CachingLookups, LedgerLookups

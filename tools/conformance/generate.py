@@ -87,7 +87,7 @@ def _x25519_jwk() -> dict[str, str]:
     from cryptography.hazmat.primitives.asymmetric import x25519
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    from did._b64 import b64url_encode
+    from did.encoding import b64url_encode
 
     seed = hashlib.sha256(b"govid conformance X25519").digest()
     raw = x25519.X25519PrivateKey.from_private_bytes(seed).public_key()

@@ -2,9 +2,9 @@
 
 Where a protocol fixes the vocabulary the adapter emits it and keeps the
 govid code alongside (`govid_error`): OpenID4VP's `invalid_request` at the
-wallet-facing endpoints (`/openid4vp/...`), OAuth's `invalid_client` at the
-token endpoint and for a missing or bad access token. The shared handlers
-(`service.handlers`) bring every failure here as a `GovidError`.
+wallet-facing endpoints (`/openid4vp/...`), OAuth's codes (`invalid_client`
+at the token endpoint, `invalid_token` for a missing or bad access token)
+as `service.oauth` shapes them for every service.
 """
 
 from __future__ import annotations
@@ -16,19 +16,16 @@ from did.errors import GovidError, NotFound, Unavailable
 from service.errors import HTTPMethodNotAllowed
 from service.handlers import install_error_handlers as _install
 from service.http_status import error_body, headers_for, status_for
-from verifier.errors import ClientAuthenticationFailed
+from service.oauth import oauth_error_response
 
 _WALLET_PREFIX = "/openid4vp/"
 
 
 def _render(request: Request, exc: GovidError) -> Response:
-    if isinstance(exc, ClientAuthenticationFailed):
-        body = {
-            "error": "invalid_client",
-            "error_description": exc.message,
-            "govid_error": exc.code,
-        }
-        return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    oauth = oauth_error_response(exc)
+    if oauth is not None:
+        status, body, headers = oauth
+        return JSONResponse(body, status_code=status, headers=headers)
     if request.url.path.startswith(_WALLET_PREFIX) and not isinstance(exc, Unavailable):
         # A hostile wallet gets the protocol's 4xx, never a 500, whatever it sends;
         # an outage (the database down) stays a 503 the wallet may retry.

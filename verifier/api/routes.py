@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from verifier.errors import ClientAuthenticationFailed
+from service.oauth import (
+    CLIENT_CREDENTIALS_GRANT,
+    UnsupportedGrantType,
+    bearer_token,
+    parse_client_credentials,
+)
 from verifier.owners import client_owner
 from verifier.service import OFFLINE, VerifierContext
 
@@ -30,13 +33,7 @@ ContextDep = Annotated[VerifierContext, Depends(get_context)]
 def get_client(ctx: ContextDep, authorization: Annotated[str | None, Header()] = None) -> str:
     """The authenticated counter or system (OAuth 2.0 bearer token, RFC 6750), as the
     owner of the sessions it creates (`verifier.owners`)."""
-    bearer = None
-    if authorization is not None:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not value:
-            raise ClientAuthenticationFailed("use a Bearer access token")
-        bearer = value.strip()
-    return client_owner(ctx.authenticate(bearer))
+    return client_owner(ctx.authenticate(bearer_token(authorization)))
 
 
 ClientDep = Annotated[str, Depends(get_client)]
@@ -51,7 +48,7 @@ def authorization_server_metadata(ctx: ContextDep) -> dict[str, Any]:
     return {
         "issuer": ctx.public_url,
         "token_endpoint": f"{ctx.public_url}/oauth/token",
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": [CLIENT_CREDENTIALS_GRANT],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": [],
     }
@@ -66,16 +63,13 @@ async def token(
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """RFC 6749 §4.4 client credentials grant."""
-    if grant_type != "client_credentials":
-        body = {"error": "unsupported_grant_type", "error_description": "use client_credentials"}
-        return JSONResponse(body, status_code=400)
-    if authorization is not None and authorization.lower().startswith("basic "):
-        try:
-            decoded = base64.b64decode(authorization[6:], validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise ClientAuthenticationFailed("the Basic credentials do not decode") from exc
-        client_id, _, client_secret = decoded.partition(":")
-    answer = await asyncio.to_thread(ctx.issue_token, client_id, client_secret)
+    if grant_type != CLIENT_CREDENTIALS_GRANT:
+        raise UnsupportedGrantType("use client_credentials")
+    credentials = parse_client_credentials(
+        authorization=authorization,
+        form={"client_id": client_id, "client_secret": client_secret},
+    )
+    answer = await asyncio.to_thread(ctx.issue_token, credentials)
     return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 

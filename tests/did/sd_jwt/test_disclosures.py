@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from did._b64 import b64url_encode
+from did.encoding import b64url_encode
 from did.errors import GovidError
 from did.sd_jwt import Disclosure, compact_json, rfc_example_json, sd_digest
 from tests.conftest import VECTORS

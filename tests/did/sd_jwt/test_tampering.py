@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from did._b64 import b64url_decode, b64url_encode
+from did.encoding import b64url_decode, b64url_encode
 from did.errors import GovidError
 from did.jose import sign_jws, sign_jwt
 from did.keys import generate_private_key, jwk_from_public_key

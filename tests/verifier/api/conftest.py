@@ -25,13 +25,14 @@ from sqlalchemy.engine import Engine
 from registry.client import RegistryClient
 from registry.note import NoteVerifier
 from registry.proofs import LedgerTrust
+from service.oauth import hash_client_secret
 from tests.servers import serve
 from tests.verifier.relay import Relay, relay
 from tests.verifier.world import World
 from verifier.accounts import CounterAccounts
 from verifier.api.app import create_app
 from verifier.lookups import CachingLookups, RegistryLookups
-from verifier.service import VerifierContext, secret_hash
+from verifier.service import VerifierContext
 from verifier.settings import engine_for
 
 CLIENTS = {"desk-a": "desk-a-secret-0123456789abcdef", "desk-b": "desk-b-secret-0123456789abcdef"}
@@ -138,7 +139,7 @@ def counter(world: World, database_url: str) -> Iterator[Counter]:
             keyring=world.agencies["counter"].keyring,
             public_url="http://unset",
             clock=lambda: datetime.now(UTC),
-            clients={c: secret_hash(s) for c, s in CLIENTS.items()},
+            clients={c: hash_client_secret(s) for c, s in CLIENTS.items()},
         )
         app = create_app(context)
         with serve(app) as url:

@@ -316,5 +316,7 @@ def test_api_clients_must_authenticate_even_with_no_page_users(counter: Counter)
     assert set(CLIENTS) == {"desk-a", "desk-b"}
     for path in ("/api/presentation-requests", "/api/offline-challenges", "/api/verify"):
         bare = httpx.post(counter.url + path, json={"template": "age_over_18"})
-        assert bare.status_code == 401 and bare.json()["error"] == "invalid_client"
+        # RFC 6750 §3.1: no access token on a protected resource is invalid_token.
+        assert bare.status_code == 401 and bare.json()["error"] == "invalid_token"
+        assert bare.headers["WWW-Authenticate"].startswith("Bearer")
     assert counter.session_rows() == 0

@@ -26,10 +26,11 @@ import pytest
 from sqlmodel import Session
 
 from did.jose import parse_unverified_jws
+from service.oauth import hash_client_secret
 from tests.servers import serve
 from tests.verifier.world import CIVIL_CLAIMS, World, new_holder
 from verifier.api.app import create_app
-from verifier.service import VerifierContext, secret_hash
+from verifier.service import VerifierContext
 from verifier.settings import VerifierSettings, build_context
 from verifier.store import SessionRow
 
@@ -129,7 +130,7 @@ def start(world: World, tmp_path: Path) -> Iterator[Callable[..., Running]]:
                 root_did=world.root.did,
                 database_url=database_url,
                 keyring_file=keyring,
-                clients={"counter-1": secret_hash(SECRET)},
+                clients={"counter-1": hash_client_secret(SECRET)},
                 request_lifetime_seconds=LIFETIME,
                 retention_seconds=retention_seconds,
             )

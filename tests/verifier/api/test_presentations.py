@@ -23,13 +23,14 @@ from did.jose import parse_unverified_jws, verify_jwt
 from did.keys import PrivateKey
 from registry.client import RegistryClient
 from service.database import make_engine
+from service.oauth import hash_client_secret
 from tests.qr import decode_qr
 from tests.servers import serve
 from tests.verifier.world import World, new_holder
 from verifier.api.app import create_app
 from verifier.lookups import CachingLookups
 from verifier.offline import encode_offline
-from verifier.service import VerifierContext, secret_hash
+from verifier.service import VerifierContext
 
 SECRET = "s3cret-for-tests-only-0123456789"
 
@@ -53,7 +54,7 @@ def verifier(world: World, database_url: str) -> Iterator[Verifier]:
             keyring=world.agencies["counter"].keyring,
             public_url="http://unset",
             clock=lambda: datetime.now(UTC),
-            clients={"counter-1": secret_hash(SECRET)},
+            clients={"counter-1": hash_client_secret(SECRET)},
         )
         with serve(create_app(context)) as url:
             context.public_url = url
@@ -224,7 +225,7 @@ def test_unknown_state_and_garbage_are_4xx(verifier: Verifier) -> None:
 
 def test_api_needs_an_access_token(verifier: Verifier) -> None:
     bare = httpx.post(verifier.url + "/api/presentation-requests", json={"template": "age_over_18"})
-    assert bare.status_code == 401 and bare.json()["error"] == "invalid_client"
+    assert bare.status_code == 401 and bare.json()["error"] == "invalid_token"
     wrong = httpx.post(
         verifier.url + "/oauth/token",
         data={"grant_type": "client_credentials", "client_id": "counter-1", "client_secret": "no"},

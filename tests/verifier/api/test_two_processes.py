@@ -14,10 +14,10 @@ import httpx
 import pytest
 
 from govid._io import write_secret
+from service.oauth import hash_client_secret
 from tests.processes import Server
 from tests.verifier.api.test_presentations import CIVIL, Wallet
 from tests.verifier.world import World, new_holder
-from verifier.service import secret_hash
 
 pytestmark = pytest.mark.slow
 SECRET = "two-process-secret-0123456789"
@@ -32,7 +32,7 @@ def _env(world: World, database_url: str, keyring: Path) -> dict[str, str]:
         "GOVID_VERIFIER_ROOT_DID": world.root.did,
         "GOVID_VERIFIER_DATABASE_URL": database_url,
         "GOVID_VERIFIER_KEYRING_FILE": str(keyring),
-        "GOVID_VERIFIER_CLIENTS": json.dumps({"counter-1": secret_hash(SECRET)}),
+        "GOVID_VERIFIER_CLIENTS": json.dumps({"counter-1": hash_client_secret(SECRET)}),
     }
 
 

@@ -1,7 +1,10 @@
 """DCQL, the Digital Credentials Query Language of OpenID4VP 1.0 §6, for `dc+sd-jwt`.
 
-Parsing is strict (`dcql.query_invalid` for anything §6 does not allow) and
-bounded; matching is pure:
+The one implementation: the verifier builds and checks queries with it, the
+wallet reads them with it. Parsing is strict (`dcql.query_invalid` for
+anything §6 does not allow) and bounded; matching is pure.
+
+The verifier's side:
 
 - `match_credential(query, vct=..., claims=...)` returns the requested claims
   of one verified credential, or raises `dcql.vct_mismatch` /
@@ -10,8 +13,18 @@ bounded; matching is pure:
 - `check_credential_sets(query, present_ids)` applies `credential_sets` (§6.2)
   or, without them, requires every Credential Query (§6.4.2).
 
+The wallet's side:
+
+- `select_claims(query, vct=..., claims=...)`: which claims queries one
+  stored credential would answer (the first claim set that fits, §6.4.1),
+  or None;
+- `select_credentials(query, answerable)`: which Credential Queries to
+  answer, and whether every required credential set is met (§6.4.2);
+- `resolve_path(claims, path)`: the values a claims path selects (§7.2).
+
 Only the `dc+sd-jwt` format is supported; other formats are refused at parse
-time so a counter never asks for something it cannot verify.
+time so a counter never asks for something it cannot verify, and a wallet
+says plainly that it cannot answer such a request.
 """
 
 from __future__ import annotations
@@ -21,7 +34,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from verifier.errors import ClaimsNotSatisfied, CredentialTypeMismatch, QueryInvalid
+from openid4vc.errors import ClaimsNotSatisfied, CredentialTypeMismatch, QueryInvalid
+from openid4vc.issuance import SD_JWT_VC_FORMAT
 
 __all__ = [
     "ClaimQuery",
@@ -30,9 +44,10 @@ __all__ = [
     "DCQLQuery",
     "check_credential_sets",
     "match_credential",
+    "resolve_path",
+    "select_claims",
+    "select_credentials",
 ]
-
-SD_JWT_VC_FORMAT: Final = "dc+sd-jwt"
 MAX_CREDENTIALS: Final = 16
 MAX_CLAIMS: Final = 64
 MAX_PATH: Final = 16
@@ -323,25 +338,70 @@ def match_credential(
     if query.claims is None:
         return {}
     matched = {i: _matches(c, claims) for i, c in enumerate(query.claims)}
-    chosen: list[int]
-    if query.claim_sets is None:
-        if any(not m for m in matched.values()):
+    chosen = _choose(query, matched)
+    if chosen is None:
+        if query.claim_sets is None:
             raise ClaimsNotSatisfied("a requested claim is missing or has another value")
-        chosen = list(matched)
-    else:
-        by_id = {c.id: i for i, c in enumerate(query.claims)}
-        # §6.4.1: the first claim set (in the Verifier's order of preference) that fits.
-        for option in query.claim_sets:
-            if all(matched[by_id[cid]] for cid in option):
-                chosen = [by_id[cid] for cid in option]
-                break
-        else:
-            raise ClaimsNotSatisfied("no requested set of claims is present")
+        raise ClaimsNotSatisfied("no requested set of claims is present")
     out: dict[str, Any] = {}
     for i in chosen:
         for path, value in matched[i]:
             _put(out, path, value)
     return out
+
+
+def _choose(query: CredentialQuery, matched: Mapping[int, Sequence[object]]) -> list[int] | None:
+    """The claims queries (by position) to answer: all of them, or the first claim
+    set that fits (§6.4.1, the Verifier's order of preference); None if none fits."""
+    assert query.claims is not None
+    if query.claim_sets is None:
+        return list(matched) if all(matched.values()) else None
+    by_id = {c.id: i for i, c in enumerate(query.claims)}
+    for option in query.claim_sets:
+        if all(matched[by_id[cid]] for cid in option):
+            return [by_id[cid] for cid in option]
+    return None
+
+
+# --- the wallet's side -------------------------------------------------------------------
+
+
+def resolve_path(claims: Any, path: Sequence[PathElement]) -> list[Any]:
+    """Every value `path` selects in `claims` (§7.2); [] for none."""
+    return [value for _, value in _select(claims, path)]
+
+
+def select_claims(
+    query: CredentialQuery, *, vct: str, claims: Mapping[str, Any]
+) -> tuple[ClaimQuery, ...] | None:
+    """The claims queries one stored credential answers, or None if it cannot (§6.4.1).
+
+    The same choice `match_credential` makes on the verifier's side, so the
+    wallet discloses exactly what the verifier will look for.
+    """
+    if query.vct_values is not None and vct not in query.vct_values:
+        return None
+    if query.claims is None:
+        return ()
+    matched = {i: _matches(c, claims) for i, c in enumerate(query.claims)}
+    chosen = _choose(query, matched)
+    return None if chosen is None else tuple(query.claims[i] for i in chosen)
+
+
+def select_credentials(query: DCQLQuery, answerable: set[str]) -> tuple[list[str], bool]:
+    """The Credential Query ids to answer, and whether every required set is met (§6.4.2)."""
+    if query.credential_sets is None:
+        ids = [c.id for c in query.credentials]
+        return [i for i in ids if i in answerable], all(i in answerable for i in ids)
+    chosen: list[str] = []
+    satisfied = True
+    for cset in query.credential_sets:
+        option = next((o for o in cset.options if set(o) <= answerable), None)
+        if option is None:
+            satisfied = satisfied and not cset.required
+            continue
+        chosen.extend(i for i in option if i not in chosen)
+    return chosen, satisfied
 
 
 def check_credential_sets(query: DCQLQuery, present: set[str]) -> None:
