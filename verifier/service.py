@@ -55,6 +55,10 @@ OPENID4VP, OFFLINE = "openid4vp", "offline"
 # A one-time request reference is urlsafe base64 of 32 random bytes (43 characters).
 _HANDLE_MAX = 64
 
+# A finished or expired session (its verdict, never its claims) stays readable
+# this long after it expired, then it is deleted with its nonce and state.
+SESSION_KEEP_MS = 86_400_000
+
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
@@ -461,8 +465,10 @@ class VerifierContext:
         truncated, which also catches claims a commit's own checkpoint missed.
         """
         unread_ms = int(self.request_lifetime.total_seconds() * 1000)
+        now_ms = _ms(self.clock())
         with self.session() as session, session.begin():
             store = SqlSessionStore(session)
-            purged = store.purge_expired(now_ms=_ms(self.clock()), unread_ms=unread_ms)
+            purged = store.purge_expired(now_ms=now_ms, unread_ms=unread_ms)
+            store.delete_stale(now_ms=now_ms, keep_ms=SESSION_KEEP_MS)
         scrub_wal(self.engine)
         return purged

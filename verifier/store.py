@@ -201,6 +201,21 @@ class SqlSessionStore:
             scrub_after_commit(self._s)
         return int(result.rowcount)
 
+    def delete_stale(self, *, now_ms: int, keep_ms: int) -> int:
+        """Delete sessions expired more than `keep_ms` ago whose claims are gone, and
+        access tokens past their expiry (issue 13 item 16: nothing is kept for ever).
+
+        A session's outcome stays readable for `keep_ms` after it expired; its
+        nonce and state are of no use by then. Returns the sessions deleted.
+        """
+        sessions: Any = self._s.exec(
+            delete(SessionRow)
+            .where(col(SessionRow.expires_ms) <= now_ms - keep_ms)
+            .where(col(SessionRow.disclosed).is_(None))
+        )
+        self._s.exec(delete(AccessTokenRow).where(col(AccessTokenRow.expires_ms) <= now_ms))
+        return int(sessions.rowcount)
+
     def add_token(self, row: AccessTokenRow) -> None:
         self._s.add(row)
         self._s.flush()

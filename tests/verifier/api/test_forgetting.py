@@ -198,6 +198,25 @@ def test_claims_nobody_reads_are_purged_when_the_request_lifetime_has_passed(
     assert shown["status"] == "accepted" and shown["disclosed"] is None
 
 
+def test_expired_sessions_and_tokens_are_deleted_a_day_after_they_expire(
+    start: Callable[..., Running], world: World, database_url: str
+) -> None:
+    verifier = start(database_url)
+    session_id = verifier.answered_session(world)
+    verifier.clock.offset = timedelta(seconds=LIFETIME + 1)
+    _wait_until(lambda: verifier.stored_claims(session_id) is None, "the claims' purge")
+    # The verdict stays readable for a day after expiry ...
+    assert verifier.http.get(f"/api/presentation-requests/{session_id}").status_code == 200
+    verifier.clock.offset = timedelta(seconds=LIFETIME + 86_400 + 1)
+
+    def gone() -> bool:
+        with Session(verifier.context.engine) as session:
+            return session.get(SessionRow, session_id) is None
+
+    # ... then the session row is deleted by the timer, nonce and state with it.
+    _wait_until(gone, "the stale session's deletion")
+
+
 def test_retained_claims_are_purged_when_retention_ends(
     start: Callable[..., Running], world: World, database_url: str
 ) -> None:
