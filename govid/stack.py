@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import secrets
 import signal
@@ -577,6 +578,11 @@ async def _run(
 ) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    # The bootstrap's own requests are not the console's business: one access
+    # line per request starts once the URLs are printed.
+    access = logging.getLogger("govid.access")
+    level = access.level
+    access.setLevel(logging.WARNING)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     # The ledger's own servers listen locally even when bootstrapping for compose.
@@ -601,6 +607,7 @@ async def _run(
         description = stack_description(layout, everything, values)
         write_secret(layout.data / "stack.json", json.dumps(description, indent=2) + "\n")
         _print(layout, everything, description)
+        access.setLevel(level)
         if on_ready is not None:
             on_ready()
         await stop.wait()

@@ -86,6 +86,9 @@ def test_up_serves_every_printed_url_and_reuses_its_data(tmp_path: Path) -> None
     data = tmp_path / ".govid-data"  # where `make run` keeps it, relative to the cwd
     proc, lines = _start(data)
     try:
+        # A newcomer sees the URLs at once: fewer than 30 lines before them.
+        first_url = next(i for i, line in enumerate(lines) if "http://" in line)
+        assert first_url < 30, "".join(lines[:40])
         urls = re.findall(r"http://127\.0\.0\.1:\d+[^\s)]*", "".join(lines))
         assert len(urls) >= 16
         for url in urls:
