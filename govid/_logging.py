@@ -43,6 +43,9 @@ def configure(level: int = logging.INFO) -> None:
     root.setLevel(logging.WARNING)
     for name in ("govid", "uvicorn.error"):
         logging.getLogger(name).setLevel(level)
+    # One line per request only from a process that serves (service.serving,
+    # `govid up`), not from a command that happens to run a server in-process.
+    logging.getLogger("govid.access").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []

@@ -581,7 +581,6 @@ async def _run(
     # The bootstrap's own requests are not the console's business: one access
     # line per request starts once the URLs are printed.
     access = logging.getLogger("govid.access")
-    level = access.level
     access.setLevel(logging.WARNING)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -607,7 +606,7 @@ async def _run(
         description = stack_description(layout, everything, values)
         write_secret(layout.data / "stack.json", json.dumps(description, indent=2) + "\n")
         _print(layout, everything, description)
-        access.setLevel(level)
+        access.setLevel(logging.INFO)
         if on_ready is not None:
             on_ready()
         await stop.wait()

@@ -17,6 +17,7 @@ and a supervisor or a test may hand over a socket it holds (`fd`).
 
 from __future__ import annotations
 
+import logging
 import socket
 import sys
 from collections.abc import Sequence
@@ -118,5 +119,6 @@ def serve(
             sys.exit(f"govid: {taken}; choose another with --port (0 lets the system pick)")
     with sock:
         print(f"{service} serving on {url_of(sock)}", flush=True)
+        logging.getLogger("govid.access").setLevel(logging.INFO)  # service.observability
         config = uvicorn_config(app, host=host, trusted_proxies=trusted_proxies, **options)
         uvicorn.Server(config).run(sockets=[sock])
