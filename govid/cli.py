@@ -78,7 +78,7 @@ def up(
 ) -> None:
     """Start the whole stack on SQLite under DATA and print its URLs (Ctrl-C stops it)."""
     from did.errors import MalformedInput
-    from govid.stack import up as run_stack
+    from govid.stack_serving import up as run_stack
 
     if naming not in ("local", "compose"):
         raise MalformedInput("--naming is local or compose")
